@@ -1,0 +1,30 @@
+"""chargen_theory: check the convergence-rate claims of the characteristic generator (arXiv 2405.05512)
+on synthetic targets with exact velocity fields.
+
+Submodules are imported on first use (``ct.targets``, ``ct.solvers``, ...), so that ``import chargen_theory``
+and the CLI start fast and torch is loaded only by the parts that train networks.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "paths", "targets", "solvers", "metrics", "velocity", "testing", "characteristic", "ledger",
+    "claims", "rates", "experiments", "sweep", "plots", "report", "config", "cli",
+)
+_EXPORTS = {"CharacteristicGenerator": "characteristic", "ledger": "ledger"}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _EXPORTS:
+        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 'chargen_theory' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_SUBMODULES) + list(_EXPORTS))

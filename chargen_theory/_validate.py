@@ -1,0 +1,81 @@
+"""Argument checks shared by the public API.
+
+Every check raises ``ValueError`` with one line that names the field and what is allowed, so that the CLI can
+print it as is (exit status 2) and API users see the same message.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+
+def choice(field: str, value, allowed: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``allowed``; else raise naming the field and the allowed names."""
+    allowed = sorted(allowed)
+    if value not in allowed:
+        raise ValueError(f"{field}: unknown value {value!r}; allowed: {', '.join(allowed)}")
+    return value
+
+
+def positive_int(field: str, value) -> int:
+    """An integer >= 1 (bools and non-integral floats are rejected)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{field}: must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def positive_float(field: str, value) -> float:
+    """A finite float > 0."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}: must be a finite number > 0, got {value!r}") from None
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError(f"{field}: must be a finite number > 0, got {value!r}")
+    return v
+
+
+def end_time(field: str, value) -> float:
+    """The final time T of a flow, in (0, 1]."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}: must be a number in (0, 1], got {value!r}") from None
+    if not (0.0 < v <= 1.0):
+        raise ValueError(f"{field}: must be in (0, 1], got {value!r}")
+    return v
+
+
+def finite_array(field: str, value, ndim: int | None = None, shape: tuple | None = None) -> np.ndarray:
+    """A float64 array with no NaN or inf; ``ndim`` / ``shape`` (None entries are free) are checked if given."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}: must be an array of numbers") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{field}: must have {ndim} dimension(s), got shape {arr.shape}")
+    if shape is not None:
+        if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+            want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{field}: must have shape {want}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{field}: contains NaN or inf")
+    return arr
+
+
+def points(field: str, x, dim: int) -> np.ndarray:
+    """Points of shape (n, dim), float64 and finite."""
+    return finite_array(field, x, shape=(None, dim))
+
+
+def times(field: str, t, n: int) -> np.ndarray:
+    """Times in [0, 1]: a scalar or shape (n,); returned broadcast to shape (n,) float64."""
+    arr = finite_array(field, t)
+    if arr.ndim == 0:
+        arr = np.full(n, float(arr))
+    elif arr.shape != (n,):
+        raise ValueError(f"{field}: must be a scalar or have shape ({n},), got {arr.shape}")
+    if np.any(arr < 0.0) or np.any(arr > 1.0):
+        raise ValueError(f"{field}: times must lie in [0, 1]")
+    return arr
