@@ -1,0 +1,286 @@
+"""Rate fitting on synthetic power laws: slope recovery, CI coverage, the floor window, verdicts, the rates table."""
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from chargen_theory import rates
+
+N_LEVELS = 250.0 * 2.0 ** np.arange(6)          # 250 ... 8000
+H_LEVELS = 1.0 / 2.0 ** np.arange(2, 8)         # 1/4 ... 1/128
+
+
+def power_law(levels, slope, n_seeds, sigma, rng, scale=2.0):
+    """(L, S) errors scale * level**slope * lognormal(sigma) noise, independent over levels and seeds."""
+    return scale * levels[:, None] ** slope * np.exp(sigma * rng.standard_normal((len(levels), n_seeds)))
+
+
+def independent_fit(levels, values):
+    """Slope of log RMS on log level by numpy.polyfit (a second route to the point estimate)."""
+    rms = np.sqrt(np.mean(values ** 2, axis=1))
+    return np.polyfit(np.log(levels), np.log(rms), 1)[0]
+
+
+def test_recovers_a_known_slope_in_n():
+    rng = np.random.default_rng(0)
+    values = power_law(N_LEVELS, -0.3, 8, 0.1, rng)
+    fit = rates.fit_slope(N_LEVELS, values, variable="n", rng=np.random.default_rng(1))
+    assert fit.slope == pytest.approx(independent_fit(N_LEVELS, values), abs=1e-12)
+    assert abs(fit.slope + 0.3) < 0.05
+    assert fit.ci_low < -0.3 < fit.ci_high and fit.ci_method == "bootstrap"
+    assert fit.n_levels_used == 6 and fit.n_seeds == 8 and fit.n_dropped_floor == 0
+    assert fit.r2 > 0.95
+
+
+def test_recovers_first_order_in_h_with_common_random_numbers():
+    # Euler-like error: C h (1 + c h) with one random constant per seed shared by all h (common random numbers)
+    rng = np.random.default_rng(2)
+    per_seed = np.exp(0.2 * rng.standard_normal(6))
+    values = 0.7 * H_LEVELS[:, None] * (1 + 0.1 * H_LEVELS[:, None]) * per_seed
+    fit = rates.fit_slope(H_LEVELS, values, variable="h", rng=np.random.default_rng(3))
+    assert fit.slope == pytest.approx(independent_fit(H_LEVELS, values), abs=1e-12)
+    assert abs(fit.slope - 1.0) < 0.05
+    # a per-seed constant cancels in the slope: every bootstrap replicate has nearly the same slope
+    assert fit.ci_high - fit.ci_low < 0.01
+
+
+def test_slope_between_the_finest_levels_sees_past_a_pre_asymptotic_start():
+    # error h (1 + 4 h): log-log slope (1 + 8h) / (1 + 4h) > 1 at coarse h, -> 1 as h -> 0
+    values = (H_LEVELS * (1 + 4 * H_LEVELS))[:, None] * np.ones((1, 3))
+    fit = rates.fit_slope(H_LEVELS, values, variable="h", rng=np.random.default_rng(0))
+    h0, h1 = np.sort(H_LEVELS)[:2]
+    finest = np.log(h1 * (1 + 4 * h1) / (h0 * (1 + 4 * h0))) / np.log(h1 / h0)
+    assert fit.slope_finest == pytest.approx(finest, rel=1e-12)
+    assert 1.0 < fit.slope_finest < fit.slope
+    values = (N_LEVELS ** -0.5 * (1 + 30 / N_LEVELS))[:, None] * np.ones((1, 3))
+    fit = rates.fit_slope(N_LEVELS, values, variable="n", rng=np.random.default_rng(0))
+    assert fit.slope_finest == pytest.approx(np.log(values[-1, 0] / values[-2, 0]) / np.log(2.0), rel=1e-12)
+
+
+def test_bootstrap_ci_covers_the_true_slope_about_95_percent_of_the_time():
+    # 400 seeded repeats with 10 seeds: 94% here; plain 2.5/97.5% percentiles give 91% on the same data
+    rng = np.random.default_rng(4)
+    repeats, covered = 400, 0
+    for _ in range(repeats):
+        values = power_law(N_LEVELS, -0.2, 10, 0.2, rng)
+        fit = rates.fit_slope(N_LEVELS, values, variable="n", rng=rng, n_boot=1000)
+        covered += fit.ci_low <= -0.2 <= fit.ci_high
+    assert 0.925 <= covered / repeats <= 0.975
+
+
+def test_bootstrap_is_deterministic_given_the_generator():
+    values = power_law(N_LEVELS, -0.2, 5, 0.3, np.random.default_rng(5))
+    a = rates.fit_slope(N_LEVELS, values, variable="n", rng=np.random.default_rng(7))
+    b = rates.fit_slope(N_LEVELS, values, variable="n", rng=np.random.default_rng(7))
+    assert (a.ci_low, a.ci_high) == (b.ci_low, b.ci_high)
+
+
+def test_points_within_three_times_their_floor_are_dropped():
+    rng = np.random.default_rng(6)
+    levels = 100.0 * 2.0 ** np.arange(8)                       # 100 ... 12800
+    signal = 1.0 * levels[:, None] ** -0.5 * np.exp(0.05 * rng.standard_normal((8, 6)))
+    floors = 0.01 * np.exp(0.05 * rng.standard_normal((8, 6)))  # estimator floor ~0.01
+    values = np.sqrt(signal ** 2 + floors ** 2)                 # the measured error saturates at the floor
+    fit = rates.fit_slope(levels, values, variable="n", rng=np.random.default_rng(0), floors_by_seed=floors)
+    rms = np.sqrt(np.mean(values ** 2, axis=1))
+    rms_floor = np.sqrt(np.mean(floors ** 2, axis=1))
+    kept = rms > 3 * rms_floor
+    assert 0 < (~kept).sum() < 8                                # the test data straddle the threshold
+    assert fit.n_dropped_floor == (~kept).sum()
+    np.testing.assert_array_equal(fit.used, kept)
+    assert fit.slope == pytest.approx(independent_fit(levels[kept], values[kept]), abs=1e-12)
+    assert abs(fit.slope + 0.5) < 0.06
+    no_floor = rates.fit_slope(levels, values, variable="n", rng=np.random.default_rng(0))
+    assert no_floor.slope > fit.slope + 0.05                    # the floor flattens a fit that ignores it
+
+
+def test_drop_first_drops_the_coarse_end():
+    values = power_law(N_LEVELS, -0.3, 4, 0.1, np.random.default_rng(8))
+    fit = rates.fit_slope(N_LEVELS, values, variable="n", rng=np.random.default_rng(0), drop_first=2)
+    np.testing.assert_array_equal(fit.used, [False, False, True, True, True, True])
+    values = power_law(H_LEVELS, 1.0, 4, 0.1, np.random.default_rng(8))
+    fit = rates.fit_slope(H_LEVELS, values, variable="h", rng=np.random.default_rng(0), drop_first=1)
+    assert fit.levels[~fit.used].tolist() == [H_LEVELS.max()]  # largest h is the coarse end
+
+
+def test_single_seed_gives_the_ols_interval_and_inconclusive():
+    values = power_law(N_LEVELS, -0.25, 1, 0.1, np.random.default_rng(9))
+    fit = rates.fit_slope(N_LEVELS, values, variable="n", rng=np.random.default_rng(0))
+    reg = stats.linregress(np.log(N_LEVELS), np.log(values[:, 0]))
+    half = stats.t.ppf(0.975, len(N_LEVELS) - 2) * reg.stderr
+    assert fit.ci_method == "ols"
+    assert fit.slope == pytest.approx(reg.slope, abs=1e-12)
+    assert (fit.ci_low, fit.ci_high) == pytest.approx((reg.slope - half, reg.slope + half), abs=1e-12)
+    assert rates.verdict(fit, -0.25, variable="n")[0] == "inconclusive"
+
+
+@pytest.mark.parametrize("levels, variable, true_slope, claimed, expected", [
+    (N_LEVELS, "n", -0.2, -0.2, "consistent"),
+    (N_LEVELS, "n", -0.4, -0.2, "faster"),
+    (N_LEVELS, "n", -0.1, -0.2, "slower"),
+    (H_LEVELS, "h", 1.0, 1.0, "consistent"),
+    (H_LEVELS, "h", 2.0, 1.0, "faster"),
+    (H_LEVELS, "h", 0.5, 1.0, "slower"),
+])
+def test_verdicts(levels, variable, true_slope, claimed, expected):
+    values = power_law(levels, true_slope, 10, 0.05, np.random.default_rng(10))
+    fit = rates.fit_slope(levels, values, variable=variable, rng=np.random.default_rng(11))
+    assert rates.verdict(fit, claimed, variable=variable) == (expected, "")
+
+
+def test_inconclusive_cases():
+    rng = np.random.default_rng(12)
+    two_levels = rates.fit_slope(N_LEVELS[:2], power_law(N_LEVELS[:2], -0.2, 10, 0.05, rng), variable="n", rng=rng)
+    assert rates.verdict(two_levels, -0.2, variable="n") == ("inconclusive", "2 usable level(s) (< 3)")
+    noisy = rates.fit_slope(N_LEVELS[:3], power_law(N_LEVELS[:3], -0.2, 3, 1.5, rng), variable="n", rng=rng)
+    label, reason = rates.verdict(noisy, -0.2, variable="n")
+    assert label == "inconclusive" and reason.startswith("CI width")
+    # the same wide CI passes with a looser documented threshold
+    assert rates.verdict(noisy, -0.2, variable="n", max_ci_width_rel=1e3)[0] != "inconclusive"
+    missing = power_law(N_LEVELS, -0.2, 4, 0.05, rng)
+    missing[:, 1:] = np.nan                                   # only seed 0 measured anything
+    fit = rates.fit_slope(N_LEVELS, missing, variable="n", rng=rng)
+    assert fit.n_seeds == 1 and rates.verdict(fit, -0.2, variable="n")[0] == "inconclusive"
+
+
+def test_claimed_slope_with_log_factor_over_the_window():
+    values = power_law(N_LEVELS, -0.5, 4, 0.01, np.random.default_rng(13))
+    fit = rates.fit_slope(N_LEVELS, values, variable="n", rng=np.random.default_rng(0))
+    x = np.log(N_LEVELS)
+    expected = np.polyfit(x, -0.5 * x + 0.5 * np.log(x), 1)[0]    # n^-1/2 (log n)^1/2 over 250..8000
+    assert rates.claimed_slope_with_log(fit, -0.5, 0.5) == pytest.approx(expected, abs=1e-12)
+    assert -0.45 < expected < -0.42
+    assert rates.claimed_slope_with_log(fit, -0.5, 0.0) == -0.5
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"variable": "t"}, "variable"),
+    ({"rng": 0}, "rng"),
+    ({"values_by_seed": -np.ones((6, 2))}, ">= 0"),
+    ({"values_by_seed": np.ones((5, 2))}, "shape"),
+    ({"levels": np.r_[N_LEVELS[:5], N_LEVELS[0]]}, "distinct"),
+    ({"drop_first": -1}, "drop_first"),
+    ({"n_boot": 0}, "n_boot"),
+])
+def test_fit_slope_rejects_bad_arguments(kwargs, match):
+    args = {"levels": N_LEVELS, "values_by_seed": np.ones((6, 2)), "variable": "n",
+            "rng": np.random.default_rng(0)} | kwargs
+    with pytest.raises(ValueError, match=match):
+        rates.fit_slope(args.pop("levels"), args.pop("values_by_seed"), **args)
+
+
+# -- fit_rates on a results table --------------------------------------------------------------------------------
+
+def results_table(rng):
+    """A small results table: velocity_vs_n (D = 2, two estimators), w2_floor (d* = 1 and 2), euler_vs_h."""
+    rows = []
+    for estimator, slope in (("nadaraya_watson", -0.2), ("knn", -0.4)):
+        for n in N_LEVELS:
+            for seed in range(6):
+                err = 2.0 * n ** slope * np.exp(0.05 * rng.standard_normal())
+                rows.append(dict(experiment="velocity_vs_n", seed=seed, status="ok", message="", target="gmm8",
+                                 path="linear", estimator=estimator, n=n, T=0.99, D=2, d_star=2, velocity_l2=err))
+    rows.append(dict(experiment="velocity_vs_n", seed=6, status="diverged", message="nan in fit", target="gmm8",
+                     path="linear", estimator="knn", n=8000.0, T=0.99, D=2, d_star=2))
+    for dim in (1, 2):
+        for n in N_LEVELS:
+            for seed in range(6):
+                w2 = n ** (-0.5 if dim == 1 else -0.45) * np.exp(0.05 * rng.standard_normal())
+                rows.append(dict(experiment="w2_floor", seed=seed, status="ok", target="gaussian", n=n, D=dim,
+                                 d_star=dim, w2=w2, w2_method="w2_1d" if dim == 1 else "emd"))
+    for K in (4, 8, 16, 32, 64):
+        for seed in range(4):
+            rows.append(dict(experiment="euler_vs_h", seed=seed, status="ok", target="gaussian", path="linear",
+                             K=K, h=0.99 / K, T=0.99, D=2, d_star=2, m=1000,
+                             euler_error=0.5 * 0.99 / K * np.exp(0.01 * rng.standard_normal()),
+                             euler_error_method="coupling"))
+    rows.append(dict(experiment="euler_vs_h", seed=0, status="error", message="boom", target="gaussian",
+                     path="linear", K=128, h=0.99 / 128, T=0.99, D=2, d_star=2, m=1000))
+    return pd.DataFrame(rows)
+
+
+def test_fit_rates_groups_claims_and_statuses():
+    table = results_table(np.random.default_rng(14))
+    out = rates.fit_rates(table, n_boot=500)   # fits: those the registered experiment kinds declare
+    assert list(out.columns[:3]) == ["experiment", "quantity", "variable"]
+    for column in ("claim_id", "claimed_slope", "slope", "ci_low", "ci_high", "r2", "n_levels_used",
+                   "n_levels_total", "n_dropped_floor", "n_diverged", "verdict", "figure", "target", "estimator"):
+        assert column in out.columns
+    vel = out[out["experiment"] == "velocity_vs_n"].set_index(["estimator", "claim_id"])
+    assert vel.loc[("nadaraya_watson", "chargen_velocity_rate"), "verdict"] == "consistent"
+    assert vel.loc[("knn", "chargen_velocity_rate"), "verdict"] == "faster"
+    assert vel.loc[("knn", "fm_velocity_rate_gao2024"), "claimed_slope"] == pytest.approx(-1 / 7)
+    assert vel.loc[("knn", "chargen_velocity_rate"), "n_diverged"] == 1
+    assert vel.loc[("nadaraya_watson", "chargen_velocity_rate"), "n_diverged"] == 0
+    # the w2_floor fits pick the claims made for their dimension only
+    w2 = out[out["experiment"] == "w2_floor"]
+    assert set(w2.loc[w2["d_star"] == 1, "claim_id"]) == {"empirical_w2_1d"}
+    assert set(w2.loc[w2["d_star"] == 2, "claim_id"]) == {"empirical_w2_2d", "empirical_w2_2d_density"}
+    assert set(w2["method"]) == {"w2_1d", "emd"}
+    d2 = w2[w2["d_star"] == 2].set_index("claim_id")
+    assert d2.loc["empirical_w2_2d", "verdict"] == "faster"     # -0.45 against the -1/4 upper bound
+    assert d2.loc["empirical_w2_2d_density", "verdict"] == "slower"
+    assert -0.5 < d2.loc["empirical_w2_2d_density", "claimed_slope_with_log"] < -0.4
+    euler = out[out["experiment"] == "euler_vs_h"].iloc[0]
+    assert euler["claim_id"] == "euler_first_order" and euler["verdict"] == "consistent"
+    assert euler["n_levels_total"] == 6 and euler["n_levels_used"] == 5   # the errored K = 128 row has no value
+
+
+def test_fit_rates_does_not_depend_on_row_order():
+    table = results_table(np.random.default_rng(15))
+    a = rates.fit_rates(table, n_boot=300, seed=3)
+    b = rates.fit_rates(table.sample(frac=1.0, random_state=0), n_boot=300, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_fit_rates_default_fits_are_the_kinds_declarations():
+    from chargen_theory import experiments
+    out = rates.fit_rates(results_table(np.random.default_rng(16)), n_boot=200)
+    for kind in ("velocity_vs_n", "w2_floor", "euler_vs_h"):
+        declared = {(f.quantity, c) for f in experiments.get(kind).fits for c in f.claims}
+        rows = out[out["experiment"] == kind]
+        fitted = set(zip(rows["quantity"], rows["claim_id"]))
+        assert fitted and fitted <= declared
+
+
+def test_fit_rates_with_given_fits_and_a_user_claim():
+    from chargen_theory import claims
+    user = claims.from_dict({"id": "user_w2", "quantity": "w2", "variable": "n", "exponent": "-1/(d+1)",
+                             "uses": "d_star"})
+    fits = [{"experiment": "w2_floor", "quantity": "w2", "variable": "n", "claims": ["user_w2"], "block": 3},
+            {"experiment": "w2_floor", "quantity": "w2", "variable": "n", "claims": ["empirical_w2_1d"]}]
+    out = rates.fit_rates(results_table(np.random.default_rng(17)), fits, extra_claims=[user], n_boot=200)
+    assert set(out["experiment"]) == {"w2_floor"}           # only the fits asked for
+    assert sorted(out.loc[out["claim_id"] == "user_w2", "claimed_slope"]) == pytest.approx([-1 / 2, -1 / 3])
+    assert list(out.loc[out["claim_id"] == "empirical_w2_1d", "d_star"]) == [1]
+
+
+def test_columns_zipped_with_the_variable_stay_in_one_group():
+    rng = np.random.default_rng(18)
+    rows = [dict(experiment="chargen_vs_n", seed=s, status="ok", target="gmm8", n=n, m=n, K=20, h=0.05, T=1.0, D=2,
+                 d_star=2, total_coupling=n ** -0.2 * np.exp(0.02 * rng.standard_normal()))
+            for n in N_LEVELS for s in range(4)]
+    table = pd.DataFrame(rows)
+    fit = {"experiment": "chargen_vs_n", "quantity": "total_coupling", "variable": "n",
+           "claims": ["chargen_end_to_end"]}
+    split = rates.fit_rates(table, [fit], n_boot=200)
+    assert len(split) == 6 and set(split["n_levels_used"]) == {1}   # m = n: every group has one level
+    zipped = rates.fit_rates(table, [fit | {"with": ["m"]}], n_boot=200)
+    assert len(zipped) == 1 and zipped["n_levels_used"].iloc[0] == 6
+    assert zipped["varies_with"].iloc[0] == "m" and zipped["verdict"].iloc[0] == "consistent"
+
+
+@pytest.mark.parametrize("fits, match", [
+    ([{"experiment": "w2_floor", "quantity": "w2", "variable": "n", "claims": ["no_such_claim"]}],
+     r"fits\[0\]\.claims: unknown value 'no_such_claim'; allowed: .*euler_first_order"),
+    ([{"experiment": "w2_floor", "quantity": "w2", "variable": "t", "claims": []}], r"fits\[0\]\.variable"),
+    ([{"experiment": "w2_floor", "quantity": "w2"}], r"fits\[0\]: must be a mapping with keys"),
+])
+def test_fit_rates_rejects_bad_fits(fits, match):
+    with pytest.raises(ValueError, match=match):
+        rates.fit_rates(results_table(np.random.default_rng(0)), fits)
+
+
+def test_fit_rates_rejects_a_table_without_the_contract_columns():
+    with pytest.raises(ValueError, match="missing column"):
+        rates.fit_rates(pd.DataFrame({"experiment": ["x"]}))
