@@ -60,10 +60,11 @@ PATHS: dict[str, Path] = {
     ),
     "trig": Path(
         "trig",
-        alpha=_f(lambda t: np.cos(_HALF_PI * t)),
+        # cos(pi t / 2) written as sin(pi (1 - t) / 2), so that alpha(1) and beta'(1) are exactly 0
+        alpha=_f(lambda t: np.sin(_HALF_PI * (1.0 - t))),
         beta=_f(lambda t: np.sin(_HALF_PI * t)),
         dalpha=_f(lambda t: -_HALF_PI * np.sin(_HALF_PI * t)),
-        dbeta=_f(lambda t: _HALF_PI * np.cos(_HALF_PI * t)),
+        dbeta=_f(lambda t: _HALF_PI * np.sin(_HALF_PI * (1.0 - t))),
         description="trigonometric: alpha = cos(pi t / 2), beta = sin(pi t / 2)",
     ),
 }

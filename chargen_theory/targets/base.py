@@ -1,7 +1,11 @@
 """The target contract: samples, density where one exists, and the exact velocity of every path.
 
-A target only has to supply the posterior mean m1 = E[X1 | a X0 + b X1 = x] (``posterior_mean``); the velocity
+A target only has to supply the posterior mean m1 = E[X1 | a X0 + b X1 = x] (``_posterior_mean``); the velocity
 v(t, x) = a' E[X0 | x] + b' m1 with E[X0 | x] = (x - b m1) / a follows for every path (SCIENCE.md section 2).
+
+The public methods (``sample``, ``posterior_mean``, ``log_prob``, ``velocity``, ``flow_map``) check their
+arguments and then call the private ``_sample``, ``_posterior_mean``, ``_log_prob``, ``_flow_map`` that a subclass
+implements on validated float64 arrays.
 """
 from __future__ import annotations
 
@@ -10,33 +14,75 @@ import numpy as np
 from .. import _validate
 from ..paths import Path, get as get_path
 
+# Floor on the likelihood variance a^2 (+ b^2 sigma^2). It only acts where that variance is below 1e-200, i.e. at
+# t = 1 (a = 0) for targets without a density, and there it turns the a -> 0 limit (the posterior concentrates on
+# the nearest point of the support) into finite arithmetic instead of 0 / 0.
+VARIANCE_FLOOR = 1e-200
+
 
 class Target:
-    """Base class. Subclasses set ``dim`` (ambient D) and ``intrinsic_dim`` (d*) and implement ``sample`` and
-    ``posterior_mean``; ``log_prob`` and ``flow_map`` where they exist."""
+    """Base class. Subclasses set ``name``, ``dim`` (ambient D), ``intrinsic_dim`` (d*) and ``params`` (the
+    constructor arguments, JSON-serialisable) and implement ``_sample`` and ``_posterior_mean``; ``_log_prob``
+    and ``_flow_map`` where they exist."""
 
     name: str = "target"
     dim: int
     intrinsic_dim: int
+    params: dict
 
-    # -- to implement -------------------------------------------------------------------------------------------
+    # -- to implement (arguments already validated) ------------------------------------------------------------
+    def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    def _posterior_mean(self, a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _log_prob(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{self.name}: no Lebesgue density (the target lies on a lower-dimensional set)")
+
+    def _flow_map(self, z: np.ndarray, t: np.ndarray, path: Path) -> np.ndarray:
+        raise NotImplementedError(f"{self.name}: no closed-form flow map; use chargen_theory.solvers.reference")
+
+    # -- public API ---------------------------------------------------------------------------------------------
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """n draws of X1, shape (n, D), float64."""
-        raise NotImplementedError
+        """n draws of X1 ~ target: shape (n, D), float64. ``rng`` is a numpy Generator."""
+        n = _validate.positive_int("n", n)
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError(f"rng: must be a numpy.random.Generator, got {type(rng).__name__}")
+        return self._sample(n, rng)
 
-    def posterior_mean(self, a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """E[X1 | a X0 + b X1 = x] for X0 ~ N(0, I). a, b: shape (n,), a > 0 unless b = 1; x: (n, D) -> (n, D)."""
-        raise NotImplementedError
+    def posterior_mean(self, a, b, x) -> np.ndarray:
+        """m1 = E[X1 | a X0 + b X1 = x] for X0 ~ N(0, I) independent of X1.
+
+        a, b: scalars or shape (n,), a >= 0, b >= 0, not both 0; x: (n, D). Returns (n, D) float64. At a = 0 the
+        a -> 0 limit is returned (x itself where the target has a positive density at x).
+        """
+        x = _validate.points("x", x, self.dim)
+        a = _validate.finite_array("a", a)
+        b = _validate.finite_array("b", b)
+        n = x.shape[0]
+        if a.ndim not in (0, 1) or b.ndim not in (0, 1) or a.size not in (1, n) or b.size not in (1, n):
+            raise ValueError(f"a, b: must be scalars or have shape ({n},), got {a.shape} and {b.shape}")
+        a, b = np.broadcast_to(a, (n,)).astype(np.float64), np.broadcast_to(b, (n,)).astype(np.float64)
+        if np.any(a < 0) or np.any(b < 0) or np.any((a == 0) & (b == 0)):
+            raise ValueError("a, b: must be >= 0 and not both 0")
+        return self._posterior_mean(a, b, x)
 
     def log_prob(self, x) -> np.ndarray:
         """Log density of X1 at x (n, D) -> (n,); NotImplementedError for targets without a Lebesgue density."""
-        raise NotImplementedError(f"{self.name}: no Lebesgue density (the target lies on a lower-dimensional set)")
+        return self._log_prob(_validate.points("x", x, self.dim))
 
-    def flow_map(self, z, t, path) -> np.ndarray:
-        """Exact characteristic X_t(z) of the probability-flow ODE started at X_0 = z; closed form only."""
-        raise NotImplementedError(f"{self.name}: no closed-form flow map; use chargen_theory.solvers.reference")
+    def flow_map(self, z, t, path: str | Path) -> np.ndarray:
+        """Exact characteristic X_t(z) of the probability-flow ODE started at X_0 = z; closed form only.
 
-    # -- derived ------------------------------------------------------------------------------------------------
+        z: (n, D); t: scalar or shape (n,) in [0, 1]. Returns (n, D) float64; NotImplementedError where no closed
+        form exists (solve the ODE with the exact velocity instead).
+        """
+        path = get_path(path)
+        z = _validate.points("z", z, self.dim)
+        t = _validate.times("t", t, z.shape[0])
+        return self._flow_map(z, t, path)
+
     def velocity(self, t, x, path: str | Path) -> np.ndarray:
         """Exact velocity v(t, x) = E[alpha'(t) X0 + beta'(t) X1 | X_t = x].
 
@@ -47,7 +93,7 @@ class Target:
         x = _validate.points("x", x, self.dim)
         t = _validate.times("t", t, x.shape[0])
         a, b, da, db = path.coefficients(t)
-        m1 = self.posterior_mean(a, b, x)
+        m1 = self._posterior_mean(a, b, x)
         safe_a = np.where(a > 0, a, 1.0)
         e0 = np.where((a > 0)[:, None], (x - b[:, None] * m1) / safe_a[:, None], 0.0)
         da = np.where(a > 0, da, 0.0)  # a' e0 -> 0 at t = 1 even where a' is infinite (follmer)
@@ -58,3 +104,32 @@ class Target:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim}, intrinsic_dim={self.intrinsic_dim})"
+
+
+def smoothing_split(a: np.ndarray, b: np.ndarray, sigma: float, x: np.ndarray, mean_y: np.ndarray) -> np.ndarray:
+    """E[X1 | x] for X1 = Y + sigma E, E ~ N(0, I), from E[Y | x] (``mean_y``), all shapes (n, D).
+
+    Given Y, x - b Y = a X0 + b sigma E has variance s^2 = a^2 + b^2 sigma^2 and E[E | x, Y] = b sigma (x - b Y) / s^2,
+    so E[X1 | x] = E[Y | x] + (b sigma^2 / s^2) (x - b E[Y | x]).
+    """
+    if sigma == 0.0:
+        return mean_y
+    s2 = likelihood_variance(a, b, sigma)
+    gain = (b * sigma * sigma / s2)[:, None]
+    return mean_y + gain * (x - b[:, None] * mean_y)
+
+
+def likelihood_variance(a: np.ndarray, b: np.ndarray, sigma: float) -> np.ndarray:
+    """s^2 = a^2 + b^2 sigma^2, the variance of x given the unsmoothed Y (floored at VARIANCE_FLOOR); shape (n,)."""
+    return np.maximum(a * a + (b * sigma) ** 2, VARIANCE_FLOOR)
+
+
+def nonnegative_float(field: str, value) -> float:
+    """A finite float >= 0 (e.g. a smoothing scale sigma)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}: must be a finite number >= 0, got {value!r}") from None
+    if not np.isfinite(v) or v < 0:
+        raise ValueError(f"{field}: must be a finite number >= 0, got {value!r}")
+    return v

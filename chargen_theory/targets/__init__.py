@@ -1,0 +1,70 @@
+"""Targets with exact velocity fields, and their registry.
+
+``get(name, **params)`` builds a registered target, ``names()`` lists them, ``register(name, factory)`` adds one.
+Every target has ``name``, ``dim`` (ambient D), ``intrinsic_dim`` (d*), ``params`` (its constructor arguments,
+JSON-serialisable: ``get(t.name, **t.params)`` rebuilds it), ``sample(n, rng)``, ``log_prob(x)`` (where a density
+exists), ``posterior_mean(a, b, x)``, ``velocity(t, x, path)`` and ``flow_map(z, t, path)`` (closed form only).
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Callable
+
+from .. import _validate
+from .base import Target
+from .box import Box, BoxMixture
+from .gaussian import Gaussian
+from .mixture import GaussianMixture
+from .named import checkerboard, eight_gaussians, grid, rings
+from .sphere import ConcentricSpheres, Sphere
+from .subspace import Subspace
+
+_REGISTRY: dict[str, Callable[..., Target]] = {
+    "gaussian": Gaussian,
+    "gmm": GaussianMixture,
+    "box": Box,
+    "box_mixture": BoxMixture,
+    "sphere": Sphere,
+    "spheres": ConcentricSpheres,
+    "subspace": Subspace,
+    "8gaussians": eight_gaussians,
+    "grid": grid,
+    "checkerboard": checkerboard,
+    "rings": rings,
+}
+
+
+def register(name: str, factory: Callable[..., Target]) -> None:
+    """Register ``factory(**params) -> Target`` under ``name`` (a new name; re-registering raises ValueError)."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name: must be a non-empty string, got {name!r}")
+    if name in _REGISTRY:
+        raise ValueError(f"name: {name!r} is already registered")
+    if not callable(factory):
+        raise ValueError("factory: must be callable")
+    _REGISTRY[name] = factory
+
+
+def names() -> list[str]:
+    """Registered target names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get(name: str, **params) -> Target:
+    """Build the target registered as ``name`` with keyword ``params``; ValueError for an unknown name (listing the
+    valid ones) or an unknown / missing parameter (naming it)."""
+    factory = _REGISTRY[_validate.choice("target", name, _REGISTRY)]
+    signature = inspect.signature(factory)
+    allowed = [p for p in signature.parameters if p != "self"]
+    for key in params:
+        if key not in allowed:
+            raise ValueError(f"{key}: not a parameter of target {name!r}; allowed: {', '.join(allowed)}")
+    missing = [p.name for p in signature.parameters.values()
+               if p.default is inspect.Parameter.empty and p.name not in params]
+    if missing:
+        raise ValueError(f"{missing[0]}: required by target {name!r}")
+    return factory(**params)
+
+
+__all__ = ["Target", "Gaussian", "GaussianMixture", "Box", "BoxMixture", "Sphere", "ConcentricSpheres", "Subspace",
+           "get", "names", "register"]
