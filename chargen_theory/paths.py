@@ -23,6 +23,9 @@ class Path:
     dalpha: Callable[[np.ndarray], np.ndarray]
     dbeta: Callable[[np.ndarray], np.ndarray]
     description: str = ""
+    # True where alpha * alpha' does not vanish at t = 1 (follmer: -> -1): the velocity at t = 1 then involves the
+    # target's score, which targets do not provide, so it is not evaluated there.
+    singular_at_one: bool = False
 
     def coefficients(self, t) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(alpha, beta, dalpha, dbeta) at t, each float64 with t's shape."""
@@ -57,6 +60,7 @@ PATHS: dict[str, Path] = {
         dalpha=_f(_follmer_dalpha),
         dbeta=_f(lambda t: np.ones_like(t)),
         description="Föllmer flow (authors' code, forward time): alpha = sqrt(1 - t^2), beta = t; dalpha -> -inf at t = 1",
+        singular_at_one=True,
     ),
     "trig": Path(
         "trig",

@@ -56,7 +56,17 @@ def test_density_limit_at_t_one():
     x = np.array([[-2.5], [0.3], [7.0]])
     np.testing.assert_allclose(target.posterior_mean(0.0, 1.0, x), x, rtol=1e-13)
     np.testing.assert_allclose(target.velocity(1.0, x, "trig"), 0.0, atol=1e-15)  # b'(1) = 0 for trig
-    np.testing.assert_allclose(target.velocity(1.0, x, "follmer"), x, rtol=1e-13)
+    with pytest.raises(ValueError, match="^t: .*follmer.*score"):
+        target.velocity(1.0, x, "follmer")
+
+
+def test_follmer_velocity_near_t_one_tends_to_x_plus_score():
+    """follmer: alpha alpha' -> -1, so v(t, x) -> x + grad log p(x) as t -> 1 (score by finite differences)."""
+    target = ct.targets.get("gmm", means=MEANS_1D, covs=VARS_1D[:, None, None], weights=WEIGHTS_1D)
+    x = np.array([[-2.5], [0.3], [1.7]])
+    eps = 1e-5
+    score = (target.log_prob(x + eps) - target.log_prob(x - eps)) / (2 * eps)
+    np.testing.assert_allclose(target.velocity(1 - 1e-9, x, "follmer")[:, 0], x[:, 0] + score, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("t", [0.25, 0.6, 0.85])
@@ -89,7 +99,7 @@ def test_singular_mixture_at_t_one_returns_the_nearest_point_of_the_support():
     x = np.random.default_rng(13).normal(size=(50, 2)) * 3
     for t in [1.0, 1 - 1e-12]:
         assert np.all(np.isfinite(lower_dim.velocity(t, x, "linear")))
-        assert np.all(np.isfinite(target.velocity(t, x, "follmer")))
+    assert np.all(np.isfinite(target.velocity(1 - 1e-12, x, "follmer")))
     assert target.intrinsic_dim == 2
 
 

@@ -87,12 +87,17 @@ class Target:
         """Exact velocity v(t, x) = E[alpha'(t) X0 + beta'(t) X1 | X_t = x].
 
         t: scalar or shape (n,), in [0, 1]; x: (n, D). Returns (n, D) float64. Where alpha(t) = 0 (t = 1) the
-        limit E[X0 | X_1 = x] = 0 is used, which is the velocity's limit wherever the target has a density.
+        term alpha' E[X0 | x] is taken as its limit 0, which holds when alpha * alpha' -> 0 (linear, trig). On a
+        path where alpha * alpha' does not vanish at t = 1 (follmer) that limit is -lim(alpha alpha') times the
+        target's score, so t = 1 is rejected there: use an early-stopping time T < 1.
         """
         path = get_path(path)
         x = _validate.points("x", x, self.dim)
         t = _validate.times("t", t, x.shape[0])
         a, b, da, db = path.coefficients(t)
+        if path.singular_at_one and np.any(a == 0):
+            raise ValueError(f"t: the {path.name} path's velocity at t = 1 involves the target's score "
+                             f"(alpha * alpha' does not vanish) and is not available; use t < 1 (T < 1)")
         m1 = self._posterior_mean(a, b, x)
         safe_a = np.where(a > 0, a, 1.0)
         e0 = np.where((a > 0)[:, None], (x - b[:, None] * m1) / safe_a[:, None], 0.0)
