@@ -11,7 +11,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "paths", "targets", "solvers", "metrics", "velocity", "testing", "characteristic", "ledger",
+    "paths", "targets", "solvers", "metrics", "velocity", "testing", "characteristic", "ledger", "panels",
     "claims", "rates", "experiments", "sweep", "plots", "report", "config", "cli",
 )
 _EXPORTS = {"CharacteristicGenerator": "characteristic", "ledger": "ledger"}
