@@ -1,0 +1,144 @@
+"""The command line: ``chargen-theory run | report | list`` (also ``python -m chargen_theory``).
+
+    chargen-theory run [CONFIG] [--out DIR] [--jobs N] [--backend loky|dask] [--scheduler ADDR] [--force]
+                       [--no-report]
+    chargen-theory report DIR
+    chargen-theory list targets|paths|estimators|claims|experiments
+
+CONFIG is a TOML file, or the name of a bundled config in the repository's configs/ folder ("quick", "paper");
+default configs/quick.toml. OUT defaults to results/<config name>/. A user mistake (bad argument, bad config,
+output folder that cannot be written, unreachable scheduler) prints one line on stderr and exits with status 2,
+before anything is written.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+DEFAULT_CONFIG = "quick"
+LISTS = ("targets", "paths", "estimators", "claims", "experiments")
+
+
+class _UsageError(ValueError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of usage + message; main() exits with status 2
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="chargen-theory", description="Check the convergence-rate claims of the characteristic "
+                                                        "generator on targets with exact velocity fields.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,report,list}")
+    run = commands.add_parser("run", help="run a sweep, then write its report")
+    run.add_argument("config", nargs="?", default=None,
+                     help=f"TOML config file or bundled config name (default: {DEFAULT_CONFIG})")
+    run.add_argument("--out", default=None, help="output folder (default: results/<config name>/)")
+    run.add_argument("--jobs", type=_positive_int, default=1, help="parallel workers (default: 1)")
+    run.add_argument("--backend", choices=("loky", "dask"), default="loky",
+                     help="joblib loky processes or a Dask cluster (default: loky)")
+    run.add_argument("--scheduler", default=None,
+                     help="Dask scheduler address (with --backend dask; default: a LocalCluster of --jobs workers)")
+    run.add_argument("--force", action="store_true", help="recompute cached cells")
+    run.add_argument("--no-report", action="store_true", help="write results.csv and run.json only")
+    run.set_defaults(func=_run)
+    report = commands.add_parser("report", help="write rates.csv, figures/ and report.md for a finished run")
+    report.add_argument("dir", help="a run folder holding results.csv and run.json")
+    report.set_defaults(func=_report)
+    listing = commands.add_parser("list", help="list registered names")
+    listing.add_argument("what", choices=LISTS)
+    listing.set_defaults(func=_list)
+    return parser
+
+
+def resolve_config(name: str | None) -> Path:
+    """The config file for ``name``: an existing file path, else a bundled config by name or file name."""
+    name = DEFAULT_CONFIG if name is None else name
+    candidates = [Path(name), CONFIG_DIR / name, CONFIG_DIR / f"{name}.toml"]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    bundled = sorted(p.stem for p in CONFIG_DIR.glob("*.toml")) if CONFIG_DIR.is_dir() else []
+    raise ValueError(f"config: no file {name!r}; bundled configs: {', '.join(bundled) or 'none'}")
+
+
+def _run(args) -> int:
+    from . import config, sweep
+
+    if args.scheduler is not None and args.backend != "dask":
+        raise ValueError("--scheduler: only used with --backend dask")
+    start = time.perf_counter()
+    cfg = config.load(resolve_config(args.config))
+    out = Path(args.out) if args.out is not None else Path("results") / cfg.name
+    table = sweep.run(cfg, out, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler, force=args.force,
+                      progress=True)
+    swept = time.perf_counter() - start
+    counts = ", ".join(f"{s} {int((table['status'] == s).sum())}" for s in sweep.STATUSES)
+    print(f"sweep: {len(table)} rows ({counts}) in {swept:.1f} s -> {out / 'results.csv'}", file=sys.stderr)
+    if not args.no_report:
+        from . import report
+
+        path = report.write_report(out)
+        print(f"report: {path}", file=sys.stderr)
+    print(f"total wall time: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _report(args) -> int:
+    from . import report
+
+    folder = Path(args.dir)
+    for name in ("results.csv", "run.json"):
+        if not (folder / name).is_file():
+            raise ValueError(f"dir: {str(folder)!r} holds no {name}; give the output folder of a finished run")
+    print(report.write_report(folder))
+    return 0
+
+
+def _list(args) -> int:
+    from . import claims, experiments, paths, targets, velocity
+
+    if args.what == "targets":
+        lines = targets.names()
+    elif args.what == "paths":
+        lines = [f"{name}: {paths.get(name).description}" for name in paths.names()]
+    elif args.what == "estimators":
+        lines = velocity.names()
+    elif args.what == "claims":
+        lines = [f"{c.id}: {c.quantity} ~ {c.variable}^({c.formula})" for c in map(claims.get, claims.names())]
+    else:
+        lines = []
+        for kind in map(experiments.get, experiments.names()):
+            params = ", ".join(f"{key} (required)" if default == experiments.REQUIRED else
+                               f"{key} (optional)" if default is None else f"{key}={default!r}"
+                               for key, default in kind.parameters.items())
+            lines.append(f"{kind.name}: {kind.description} [{params}]")
+    print("\n".join(lines))
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry point of ``chargen-theory``; returns the exit status (2 for a user mistake)."""
+    try:
+        args = _parser().parse_args(argv)
+        return args.func(args)
+    except ValueError as err:
+        from .config import one_line
+
+        print(f"chargen-theory: error: {one_line(err)}", file=sys.stderr)
+        return 2

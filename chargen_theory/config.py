@@ -1,0 +1,394 @@
+"""Sweep configurations: TOML read as data only (tomllib), validated completely before any work starts.
+
+A configuration holds a root seed, one or more ``[[experiment]]`` blocks and optional user ``[[claim]]`` blocks::
+
+    root_seed = 20240508          # every cell's random stream derives from it (chargen_theory.sweep)
+    seeds = 3                     # replicates per cell (a block may override it)
+    out = "quick"                 # optional: default output folder results/<out>/ (relative, no "..")
+
+    [[experiment]]
+    kind = "euler_vs_h"           # chargen-theory list experiments
+    path = ["linear", "trig"]     # a list makes a grid axis; a scalar is fixed
+    T = 0.9
+    K = [4, 8, 16, 32]            # or h = [...] with T/h an integer
+    m = 500
+    target = [{ name = "gaussian", mean = [0.0, 0.0], cov = [[1.0, 0.3], [0.3, 0.5]] }, "8gaussians"]
+
+    [[experiment]]
+    kind = "chargen_vs_n"
+    target = "8gaussians"
+    estimator = { name = "kde", bandwidth = "scott" }
+    n = [250, 1000, 4000]
+    m = [250, 1000, 4000]
+    zip = [["n", "m"]]            # keys that vary together instead of forming a cartesian product
+    generator = { epochs = 50 }   # CharacteristicGenerator options (a table: fixed, never a grid)
+    claims = ["chargen_end_to_end", "my_claim"]   # optional: the claims to test (default: the kind's own)
+
+    [[claim]]                     # a user claim, parsed by chargen_theory.claims.from_dict (no eval)
+    id = "my_claim"
+    quantity = "fit_error"
+    variable = "n"
+    exponent = "-1/(d + 2)"
+
+Parameters a kind accepts and their defaults: ``chargen-theory list experiments`` / ``experiments.get(kind)``.
+
+Every mistake raises ValueError with one line that names the field (``experiment[1].K[0]``) and, for names, the
+allowed values; nothing is computed or written before the whole configuration has passed.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+import numpy as np
+
+from . import _validate, experiments, paths
+
+TOP_LEVEL_KEYS = ("claim", "description", "experiment", "out", "root_seed", "seeds")
+BLOCK_KEYS = ("claims", "kind", "seeds", "zip")
+COLUMN_PARAMETERS = ("target", "target_params", "path", "estimator", "estimator_params",
+                     "n", "m", "K", "h", "T", "d_star", "D")
+"""Cell parameters that are results-table columns; other accepted keys land in the ``options`` column (JSON)."""
+PARAMETERS = ("target", "estimator", "path", "n", "m", "K", "T", "d_star", "D", "n_eval", "n_test", "w2_n",
+              "generator")
+"""The vocabulary of parameters an experiment kind may accept (``h`` comes with ``K``)."""
+_INT_KEYS = ("n", "m", "K", "d_star", "D", "n_eval", "n_test", "w2_n")
+_ROOT_SEED_MAX = 2**63 - 1
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One validated ``[[experiment]]`` block.
+
+    ``cells`` are the grid points, each a dict of the kind's parameters (target and estimator as name plus
+    ``*_params`` dict; ``K`` and ``h = T/K`` both present where steps are used; ``d_star``/``D`` taken from the
+    target; kind-specific options under ``options``). ``fits`` are the rate fits with the claims to test.
+    """
+
+    index: int
+    kind: str
+    seeds: int
+    cells: tuple[dict, ...]
+    fits: tuple[experiments.Fit, ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration: ``data`` is the TOML as parsed (JSON-serialisable), the rest is derived."""
+
+    source: str
+    name: str
+    root_seed: int
+    experiments: tuple[Experiment, ...]
+    data: dict
+
+
+def load(path) -> Config:
+    """Read and validate the TOML configuration at ``path``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"config: cannot read {str(path)!r}: {getattr(err, 'strerror', None) or err}") from None
+    return loads(text, source=str(path), name=path.stem)
+
+
+def loads(text: str, source: str = "<config>", name: str = "config") -> Config:
+    """Parse and validate configuration text; ``name`` is the default output folder name (e.g. the file stem)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        where = f"(at end of document, line {max(len(text.splitlines()), 1)})"
+        message = str(err).replace("(at end of document)", where)
+        raise ValueError(f"config {source}: malformed TOML: {message}") from None
+    return validate(data, source=source, name=name)
+
+
+def validate(data: dict, source: str = "<config>", name: str = "config") -> Config:
+    """Validate parsed configuration data (a dict as tomllib returns it) into a Config."""
+    _check_keys("config", data, TOP_LEVEL_KEYS)
+    _check_plain_data("", data)
+    root_seed = data.get("root_seed", 0)
+    if isinstance(root_seed, bool) or not isinstance(root_seed, int) or not 0 <= root_seed <= _ROOT_SEED_MAX:
+        raise ValueError(f"root_seed: must be an integer in [0, 2**63 - 1], got {root_seed!r}")
+    seeds = _validate.positive_int("seeds", data.get("seeds", 1))
+    if "description" in data and not isinstance(data["description"], str):
+        raise ValueError(f"description: must be a string, got {data['description']!r}")
+    out_name = _output_name(data["out"]) if "out" in data else name
+    user_claims = _user_claims(data.get("claim", []))
+    blocks = data.get("experiment")
+    if not isinstance(blocks, list) or not blocks or not all(isinstance(b, dict) for b in blocks):
+        raise ValueError("experiment: a config needs at least one [[experiment]] block (a table)")
+    parsed = tuple(_experiment(i, block, seeds, user_claims) for i, block in enumerate(blocks))
+    return Config(source=source, name=out_name, root_seed=root_seed, experiments=parsed, data=data)
+
+
+# -- top level ------------------------------------------------------------------------------------------------------
+def _check_keys(field: str, table: dict, allowed) -> None:
+    if not isinstance(table, dict):
+        raise ValueError(f"{field}: must be a table, got {table!r}")
+    for key in table:
+        if key not in allowed:
+            raise ValueError(f"{field}: unknown key {key!r}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _check_plain_data(field: str, value) -> None:
+    """Configs hold numbers, strings, booleans, lists and tables only (no TOML dates or times)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_plain_data(f"{field}.{key}" if field else key, item)
+    elif isinstance(value, list):
+        for j, item in enumerate(value):
+            _check_plain_data(f"{field}[{j}]", item)
+    elif isinstance(value, float) and not np.isfinite(value):
+        raise ValueError(f"{field}: must be a finite number, got {value!r}")
+    elif not isinstance(value, (bool, int, float, str)):
+        raise ValueError(f"{field}: must be a number, string, boolean, list or table, got {value!r}")
+
+
+def _output_name(value) -> str:
+    """A relative folder name below results/: no absolute path, no '..', plain characters only."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"out: must be a non-empty relative folder name, got {value!r}")
+    parts = PurePosixPath(value).parts
+    if (PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute() or "\\" in value
+            or ".." in parts or not all(_SAFE_NAME.fullmatch(p) for p in parts)):
+        raise ValueError(f"out: must be a relative folder name of letters, digits, '_', '-', '.' (no '..', not "
+                         f"absolute), got {value!r}")
+    return value
+
+
+def _user_claims(entries) -> dict:
+    """User claims by id, parsed by chargen_theory.claims.from_dict."""
+    from . import claims
+
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError("claim: must be an array of tables ([[claim]] blocks)")
+    found = {}
+    for j, entry in enumerate(entries):
+        try:
+            claim = claims.from_dict(entry)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"claim[{j}]: {err}") from None
+        if claim.id in found or claim.id in claims.names():
+            raise ValueError(f"claim[{j}].id: {claim.id!r} is already defined; choose a new id")
+        found[claim.id] = claim
+    return found
+
+
+# -- one experiment block -------------------------------------------------------------------------------------------
+def _experiment(i: int, block: dict, default_seeds: int, user_claims: dict) -> Experiment:
+    where = f"experiment[{i}]"
+    if "kind" not in block:
+        raise ValueError(f"{where}.kind: missing; allowed: {', '.join(experiments.names())}")
+    try:
+        kind = experiments.get(block["kind"])
+    except ValueError as err:
+        raise ValueError(f"{where}.kind: {str(err).split(': ', 1)[1]}") from None
+    accepted = set(kind.parameters) | ({"h"} if "K" in kind.parameters else set())
+    _check_keys(where, block, accepted | set(BLOCK_KEYS))
+    seeds = _validate.positive_int(f"{where}.seeds", block.get("seeds", default_seeds))
+    given = {key: value for key, value in block.items() if key not in BLOCK_KEYS}
+    if "K" in given and "h" in given:
+        raise ValueError(f"{where}: give either K or h (h = T/K), not both")
+    for key, default in kind.parameters.items():
+        if key in given or (key == "K" and "h" in given) or default is None:
+            continue
+        if default == experiments.REQUIRED:
+            missing = "K or h" if key == "K" else key
+            raise ValueError(f"{where}.{missing}: missing (required by experiment kind {kind.name!r})")
+        given[key] = default
+    axes = {key: _values(f"{where}.{key}", key, value) for key, value in given.items()}
+    groups = _zip_groups(f"{where}.zip", block.get("zip", []), axes, given)
+    cells = tuple(_cell(where, kind, point) for point in _grid(axes, groups))
+    fits = _fits(where, kind, block.get("claims"), user_claims)
+    return Experiment(index=i, kind=kind.name, seeds=seeds, cells=cells, fits=fits)
+
+
+def _values(field: str, key: str, value) -> list:
+    """The validated values of one parameter: several when the config gives a list (a grid axis), else one."""
+    if key in ("target", "estimator"):
+        specs = value if isinstance(value, list) else [value]
+        if not specs:
+            raise ValueError(f"{field}: empty grid; give at least one {key}")
+        values = [_spec(f"{field}[{j}]" if isinstance(value, list) else field, key, s) for j, s in enumerate(specs)]
+    elif key == "generator":
+        if not isinstance(value, dict):
+            raise ValueError(f"{field}: must be a table of CharacteristicGenerator options, got {value!r}")
+        return [value]
+    elif isinstance(value, list):
+        if not value:
+            raise ValueError(f"{field}: empty grid; give at least one value")
+        values = [_scalar(f"{field}[{j}]", key, v) for j, v in enumerate(value)]
+    else:
+        values = [_scalar(field, key, value)]
+    canon = [canonical_json(v) for v in values]
+    if len(set(canon)) != len(canon):
+        raise ValueError(f"{field}: duplicate values in the grid")
+    return values
+
+
+def _scalar(field: str, key: str, value):
+    if key == "path":
+        if not isinstance(value, str):
+            raise ValueError(f"{field}: must be a path name; allowed: {', '.join(paths.names())}")
+        return _validate.choice(field, value, paths.names())
+    if key in _INT_KEYS:
+        return _validate.positive_int(field, value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{field}: must be a number, got {value!r}")
+    if key == "T":
+        return _validate.end_time(field, value)
+    if key == "h":
+        return _validate.positive_float(field, value)
+    raise ValueError(f"{field}: not a configuration parameter; experiment kinds may declare: "
+                     f"{', '.join(PARAMETERS)}")
+
+
+def _spec(field: str, key: str, spec) -> tuple[str, dict]:
+    """A target or estimator: a name, or a table with ``name`` and its parameters."""
+    registry = _registry_names(key)
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise ValueError(f"{field}.name: give a name or a table with 'name'; allowed: {', '.join(registry)}")
+    _validate.choice(f"{field}.name", spec["name"], registry)
+    params = {k: v for k, v in spec.items() if k != "name"}
+    return spec["name"], params
+
+
+def _registry_names(key: str) -> list[str]:
+    if key == "target":
+        from . import targets
+        return targets.names()
+    from . import velocity
+    return velocity.names()
+
+
+def _zip_groups(field: str, value, axes: dict, given: dict) -> list[tuple[str, ...]]:
+    groups = value if value and all(isinstance(g, list) for g in value) else [value] if value else []
+    seen = set()
+    for g, group in enumerate(groups):
+        if not all(isinstance(k, str) for k in group) or len(group) < 2:
+            raise ValueError(f"{field}[{g}]: must list at least two parameter names, got {group!r}")
+        for key in group:
+            if key not in axes:
+                raise ValueError(f"{field}[{g}]: unknown key {key!r}; allowed: {', '.join(sorted(axes))}")
+            if not isinstance(given[key], list):
+                raise ValueError(f"{field}[{g}]: {key!r} is not a list; only grid axes can be zipped")
+            if key in seen:
+                raise ValueError(f"{field}[{g}]: {key!r} appears in two zip groups")
+            seen.add(key)
+        lengths = {key: len(axes[key]) for key in group}
+        if len(set(lengths.values())) != 1:
+            raise ValueError(f"{field}[{g}]: zipped lists must have equal lengths, got {lengths}")
+    return [tuple(g) for g in groups]
+
+
+def _grid(axes: dict, groups: list[tuple[str, ...]]):
+    """Cartesian product over the axes, with each zip group varying together as one axis."""
+    zipped = {key for group in groups for key in group}
+    factors = [[dict(zip(group, values)) for values in zip(*(axes[k] for k in group))] for group in groups]
+    factors += [[{key: v} for v in values] for key, values in axes.items() if key not in zipped]
+    for combo in itertools.product(*factors):
+        point = {}
+        for part in combo:
+            point.update(part)
+        yield point
+
+
+def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
+    """Normalise one grid point into a cell: K and h, target dims, the options column; check consistency."""
+    cell, options = {}, {}
+    for key, value in point.items():
+        if key in ("target", "estimator"):
+            cell[key], cell[f"{key}_params"] = value
+        elif key in COLUMN_PARAMETERS:
+            cell[key] = value
+        else:
+            options[key] = value
+    if "h" in cell:
+        T = cell.get("T", 1.0)
+        steps = round(T / cell["h"])
+        if steps < 1 or abs(steps * cell["h"] - T) > 1e-9 * T:
+            raise ValueError(f"{where}.h: T/h must be a whole number of steps, got T = {T}, h = {cell['h']}")
+        cell["K"] = steps
+    if "K" in cell:
+        cell["h"] = cell.get("T", 1.0) / cell["K"]
+    if "d_star" in cell and "D" in cell and cell["d_star"] > cell["D"]:
+        raise ValueError(f"{where}.d_star: must be <= D, got d_star = {cell['d_star']} > D = {cell['D']}")
+    if "target" in cell:
+        _check_target(where, cell)
+    if options:
+        cell["options"] = options
+    if kind.validate is not None:
+        try:
+            kind.validate(cell)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{where}.{one_line(err)}") from None
+    return cell
+
+
+def _check_target(where: str, cell: dict) -> None:
+    """Build the cell's target (and estimator) once to validate their parameters; record the target's dims."""
+    from .experiments import _build
+
+    name = cell["target"]
+    cell["target_params"] = _build.dimension_params(name, cell["target_params"], cell.get("d_star"), cell.get("D"))
+    try:
+        target = _build.target(cell)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{where}.target: {name}: {one_line(err)}") from None
+    for key, value in (("d_star", target.intrinsic_dim), ("D", target.dim)):
+        if key in cell and cell[key] != value:
+            raise ValueError(f"{where}.{key}: target {name!r} has {key} = {value}, not {cell[key]}; targets whose "
+                             f"dimensions a grid can set: sphere, subspace, gaussian, box")
+        cell[key] = int(value)
+    if "estimator" in cell:
+        try:
+            _build.estimator(cell, target)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{where}.estimator: {cell['estimator']}: {one_line(err)}") from None
+
+
+def _fits(where: str, kind: experiments.Kind, selected, user_claims: dict) -> tuple[experiments.Fit, ...]:
+    """The kind's fits with the claims to test: its declared ones, or those listed under ``claims`` (a declared
+    claim keeps its fits; another claim is fitted to its own quantity, which the kind must measure)."""
+    from . import claims
+
+    if selected is None:
+        return kind.fits
+    known = {**{cid: claims.get(cid) for cid in claims.names()}, **user_claims}
+    if not isinstance(selected, list) or not all(isinstance(c, str) for c in selected):
+        raise ValueError(f"{where}.claims: must be a list of claim ids; allowed: {', '.join(sorted(known))}")
+    variables = sorted({fit.variable for fit in kind.fits})
+    chosen: dict[tuple[str, str], list[str]] = {}
+    for j, cid in enumerate(selected):
+        claim = known[_validate.choice(f"{where}.claims[{j}]", cid, known)]
+        declared = [(fit.quantity, fit.variable) for fit in kind.fits if cid in fit.claims]
+        if not declared:
+            if claim.quantity not in kind.measurements or claim.variable not in variables:
+                raise ValueError(f"{where}.claims[{j}]: claim {cid!r} is about {claim.quantity} vs {claim.variable}; "
+                                 f"experiment kind {kind.name!r} measures {', '.join(kind.measurements)} vs "
+                                 f"{', '.join(variables)}")
+            declared = [(claim.quantity, claim.variable)]
+        for fit in declared:
+            chosen.setdefault(fit, []).append(cid)
+    return tuple(experiments.Fit(q, v, tuple(ids)) for (q, v), ids in chosen.items())
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------------
+def canonical_json(value) -> str:
+    """Deterministic JSON: sorted keys, no spaces, floats by repr, NaN rejected (hashing, duplicate checks)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def one_line(err: BaseException) -> str:
+    """An exception's message on one line (whitespace runs collapsed); its type name when it has none."""
+    text = " ".join(str(err).split())
+    return text or type(err).__name__

@@ -1,0 +1,104 @@
+"""Experiment kinds: what one sweep cell measures.
+
+A kind is a pure function ``run(cell, rng) -> {measurement: value}`` of the cell's parameters and a numpy
+Generator derived from them (chargen_theory.sweep does the seeding, caching and parallel execution), together with
+the configuration keys it accepts and the rate fits it declares for the analysis.
+
+Add a kind in one file::
+
+    from chargen_theory import experiments
+
+    def run(cell, rng):                      # cell: dict of the keys below (target as name + target_params)
+        return {"my_error": float(...)}
+
+    experiments.register(experiments.Kind(
+        name="my_kind", run=run, parameters={"n": experiments.REQUIRED, "T": 1.0},
+        measurements=("my_error",), fits=(experiments.Fit("my_error", "n", ("my_claim",)),), level=("n",)))
+
+Parameter keys come from a fixed vocabulary validated by chargen_theory.config (``config.PARAMETERS``: target,
+estimator, path, n, m, K (or h), T, d_star, D, n_eval, n_test, w2_n, generator). ``run`` is looked up by name in
+worker processes, so a kind used with ``--jobs N > 1`` or Dask must be registered on import of a module the
+workers import too.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _validate
+
+REQUIRED = "<required>"
+"""Default marking a parameter that a config must give."""
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A log-log rate fit the analysis performs: ``quantity`` (a results column) against ``variable`` ("n" or "h"),
+    compared with the claims ``claims`` (ids in chargen_theory.claims)."""
+
+    quantity: str
+    variable: str
+    claims: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One experiment kind.
+
+    Parameters
+    ----------
+    name : registry name, also the ``experiment`` column of the results table.
+    run : ``run(cell, rng) -> dict`` mapping measurement names to floats (or strings for ``*_method`` columns).
+        Raise FloatingPointError (or ct.solvers.DivergenceError) when the computation diverges.
+    parameters : accepted configuration keys -> default value (``REQUIRED`` when the config must give it; None
+        when optional without a default, e.g. ``d_star`` / ``D`` that otherwise come from the target).
+    measurements : the results columns ``run`` may return, in table order.
+    fits : the rate fits the analysis performs on this kind's rows.
+    level : parameters excluded from the seed derivation, so that every level of a rate fit sees the same random
+        stream (common random numbers: the same prior draws for every h, nested samples across n).
+    description : one line for ``chargen-theory list experiments``.
+    validate : optional ``validate(cell)`` raising ValueError for kind-specific mistakes, called by config
+        validation on every cell before any work starts.
+    """
+
+    name: str
+    run: Callable[[dict, np.random.Generator], dict]
+    parameters: Mapping[str, object]
+    measurements: tuple[str, ...]
+    fits: tuple[Fit, ...] = ()
+    level: tuple[str, ...] = ()
+    description: str = ""
+    validate: Callable[[dict], None] | None = None
+
+
+_KINDS: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Add ``kind`` to the registry (replacing one of the same name) and return it."""
+    if not isinstance(kind, Kind):
+        raise ValueError(f"kind: must be a chargen_theory.experiments.Kind, got {type(kind).__name__}")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def get(name: str) -> Kind:
+    """The kind registered as ``name``; unknown names raise ValueError listing the registered ones."""
+    return _KINDS[_validate.choice("experiment", name, _KINDS)]
+
+
+def names() -> list[str]:
+    """Registered kind names, sorted."""
+    return sorted(_KINDS)
+
+
+def _register_builtin() -> None:
+    from . import chargen_vs_n, euler_vs_h, intrinsic_dim, velocity_vs_n, w2_floor
+
+    for module in (euler_vs_h, velocity_vs_n, chargen_vs_n, intrinsic_dim, w2_floor):
+        register(module.KIND)
+
+
+_register_builtin()

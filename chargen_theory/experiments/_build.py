@@ -1,0 +1,50 @@
+"""Build a cell's target and velocity estimator from its parameters (used by the kinds and by config validation)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def dimension_params(name: str, params: dict, d_star: int | None, D: int | None) -> dict:
+    """The target constructor arguments for a grid point that sets the intrinsic dimension ``d_star`` and/or the
+    ambient dimension ``D`` (None: not set by the grid).
+
+    sphere, spheres: ``intrinsic_dim = d_star``, ``dim = D``. subspace: ``dim = D``, and the base family in ``d_star``
+    dimensions. gaussian / box: a standard member in ``D`` dimensions (N(0, I); the box [-1, 1]^D) unless the config
+    gives the arrays. Other targets have fixed dimensions (config validation checks they match).
+    """
+    params = dict(params)
+    if name in ("sphere", "spheres"):
+        params.update({k: v for k, v in (("intrinsic_dim", d_star), ("dim", D)) if v is not None})
+    elif name == "subspace":
+        if D is not None:
+            params["dim"] = D
+        if d_star is not None and isinstance(params.get("base"), str):
+            params["base_params"] = {**_standard(params["base"], d_star), **params.get("base_params", {})}
+    elif D is not None:
+        params = {**_standard(name, D), **params}
+    return params
+
+
+def _standard(name: str, dim: int) -> dict:
+    if name == "gaussian":
+        return {"mean": [0.0] * dim, "cov": np.eye(dim).tolist()}
+    if name == "box":
+        return {"low": [-1.0] * dim, "high": [1.0] * dim}
+    return {}
+
+
+def target(cell: dict):
+    """The cell's target: ``ct.targets.get(cell["target"], **cell["target_params"])``."""
+    from .. import targets
+
+    return targets.get(cell["target"], **cell["target_params"])
+
+
+def estimator(cell: dict, tgt):
+    """The cell's (unfitted) velocity estimator; the oracle receives the cell's target."""
+    from .. import velocity
+
+    params = dict(cell["estimator_params"])
+    if cell["estimator"] == "oracle":
+        params["target"] = tgt
+    return velocity.get(cell["estimator"], **params)

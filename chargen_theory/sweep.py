@@ -1,0 +1,396 @@
+"""Run a validated configuration: its cells times seeds, cached, in parallel, into one long results table.
+
+Each (cell, seed) is a *unit*: a pure function of the cell's parameters and a random stream derived from the root
+seed by a stable hash (SHA-256 of canonical JSON -> numpy SeedSequence; never Python's hash()). A finished unit is
+cached as JSON under ``OUT/cache/<key>.json`` (key: parameters + seed + root seed + package version + a hash of
+the package's source, so that a code change never reuses stale results), written
+atomically, and never recomputed unless ``force``; an interrupted run therefore resumes where it stopped. A unit
+that fails is recorded with status "diverged" (FloatingPointError, ct.solvers.DivergenceError, non-finite results)
+or "error" (any other exception) and its message, and is not cached. The table is sorted by the cell parameters and
+seed, so serial, joblib (loky) and Dask runs and reruns give identical tables apart from the timing columns.
+
+Outputs: ``OUT/results.csv`` (columns: ``IDENTITY_COLUMNS``, ``PARAMETER_COLUMNS``, then the measurements of the
+kinds in the config) and ``OUT/run.json`` (the configuration, seeds, versions, machine, timestamps, status counts).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime
+import functools
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, _validate, config as config_module, experiments
+
+IDENTITY_COLUMNS = ("experiment", "cell_id", "seed", "status", "message", "seconds")
+PARAMETER_COLUMNS = config_module.COLUMN_PARAMETERS + ("options",)
+TIMING_COLUMNS = ("seconds", "train_seconds")
+"""Wall-clock columns: they differ between otherwise identical runs."""
+STATUSES = ("ok", "diverged", "error")
+BACKENDS = ("loky", "dask")
+CONNECT_TIMEOUT_S = 10
+"""How long to try reaching a Dask scheduler before giving up."""
+_INT_COLUMNS = ("seed", "n", "m", "K", "d_star", "D")
+_JSON_COLUMNS = ("target_params", "estimator_params", "options")
+_ONE_THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                          "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
+_SORT_COLUMNS = ("experiment", "target", "D", "d_star", "path", "estimator", "T", "n", "m", "K", "h", "target_params",
+                 "estimator_params", "options", "seed")  # every parameter column: the order is total
+_VERSIONED = ("numpy", "scipy", "POT", "torch", "scikit-learn", "pandas", "joblib", "dask", "distributed")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One (cell, seed): the work of one results row. ``entropy`` seeds its numpy Generator."""
+
+    experiment: str
+    cell: dict
+    cell_id: str
+    seed: int
+    entropy: tuple[int, ...]
+    key: str
+
+
+def _digest(value) -> bytes:
+    return hashlib.sha256(config_module.canonical_json(value).encode()).digest()
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """SHA-256 (16 hex digits) of every .py file of the installed package, in path order: part of each cache key."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for file in sorted(root.rglob("*.py")):
+        digest.update(file.relative_to(root).as_posix().encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cell_id(experiment: str, cell: dict) -> str:
+    """Content hash of a cell's parameters (16 hex digits)."""
+    return _digest({"experiment": experiment, **cell}).hex()[:16]
+
+
+def seed_entropy(experiment: str, cell: dict, seed: int, root_seed: int) -> tuple[int, ...]:
+    """Entropy words of the (cell, seed) random stream: the root seed, 128 bits of a SHA-256 of the cell's
+    parameters without the kind's level parameters (so all levels of a rate fit share the stream: common random
+    numbers), and the replicate index ``seed``."""
+    level = experiments.get(experiment).level
+    relevant = {key: value for key, value in cell.items() if key not in level and not (key == "h" and "K" in level)}
+    digest = _digest({"experiment": experiment, **relevant})
+    words = [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
+    return (int(root_seed), *words, int(seed))
+
+
+def units(cfg: config_module.Config) -> list[Unit]:
+    """All (cell, seed) units of a configuration, without duplicates (a cell listed twice runs once)."""
+    found: dict[str, Unit] = {}
+    for block in cfg.experiments:
+        for cell in block.cells:
+            cid = cell_id(block.kind, cell)
+            for seed in range(block.seeds):
+                key = _digest({"experiment": block.kind, "cell": cell, "seed": seed, "root_seed": cfg.root_seed,
+                               "version": __version__, "code": code_fingerprint()}).hex()[:32]
+                entropy = seed_entropy(block.kind, cell, seed, cfg.root_seed)
+                found.setdefault(key, Unit(block.kind, cell, cid, seed, entropy, key))
+    return list(found.values())
+
+
+# -- one unit ---------------------------------------------------------------------------------------------------------
+def execute(unit: Unit) -> dict:
+    """Run one unit with BLAS and torch capped to one thread; return its record (never raises for a failing cell).
+
+    Record: ``key``, ``status`` ("ok" | "diverged" | "error"), ``message`` (one line, empty when ok), ``seconds``
+    (wall time), ``measurements`` (dict, empty unless ok).
+    """
+    kind = experiments.get(unit.experiment)
+    rng = np.random.default_rng(np.random.SeedSequence(list(unit.entropy)))
+    start = time.perf_counter()
+    measurements, status, message = {}, "ok", ""
+    try:
+        with _one_thread():
+            values = kind.run(copy.deepcopy(unit.cell), rng)
+        measurements = _checked_measurements(kind, values)
+    except FloatingPointError as err:  # includes ct.solvers.DivergenceError
+        status, message = "diverged", _message(err)
+    except _NonFinite as err:
+        status, message = "diverged", str(err)
+    except Exception as err:  # noqa: BLE001 - a failing cell is a result, recorded with its message
+        status, message = "error", _message(err)
+    if status != "ok":
+        measurements = {}
+    return {"key": unit.key, "status": status, "message": message, "seconds": time.perf_counter() - start,
+            "measurements": measurements}
+
+
+class _NonFinite(ArithmeticError):
+    pass
+
+
+def _checked_measurements(kind: experiments.Kind, values) -> dict:
+    if not isinstance(values, dict):
+        raise TypeError(f"experiment kind {kind.name!r} returned {type(values).__name__}, not a dict")
+    checked = {}
+    for name, value in values.items():
+        if name not in kind.measurements:
+            raise KeyError(f"experiment kind {kind.name!r} returned undeclared measurement {name!r}")
+        if isinstance(value, str):
+            checked[name] = value
+            continue
+        number = float(value)
+        if not np.isfinite(number):
+            raise _NonFinite(f"non-finite result: {name} = {number}")
+        checked[name] = number
+    return checked
+
+
+def _message(err: BaseException) -> str:
+    """"Type: message" on one line, at most 500 characters."""
+    text = f"{type(err).__name__}: {config_module.one_line(err)}" if str(err).strip() else type(err).__name__
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Cap BLAS/OpenMP pools (threadpoolctl) and torch (if loaded) to one thread; restore afterwards."""
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    previous = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        if torch is not None:
+            torch.set_num_threads(previous)
+
+
+# -- execution backends -----------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _executor(jobs: int, backend: str, scheduler: str | None):
+    """Yield ``imap(units) -> iterator of records`` in completion order. Connects (Dask) on entry, so that an
+    unreachable scheduler fails before anything is written."""
+    if backend == "dask":
+        from distributed import Client, LocalCluster, as_completed
+
+        cluster = None
+        if scheduler:
+            try:
+                client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError, ValueError, TypeError) as err:
+                raise ValueError(f"scheduler: cannot reach Dask scheduler {scheduler!r} within {CONNECT_TIMEOUT_S} s "
+                                 f"({_message(err)})") from None
+        else:
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR, env=_ONE_THREAD_ENV)
+            client = Client(cluster)
+
+        def imap(todo):
+            for future in as_completed(client.map(execute, todo, pure=False)):
+                yield future.result()
+
+        try:
+            yield imap
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    elif jobs == 1:
+        yield lambda todo: map(execute, todo)
+    else:
+        from joblib import Parallel, delayed, parallel_config
+
+        def imap(todo):
+            with parallel_config(backend="loky", inner_max_num_threads=1):
+                yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(execute)(u) for u in todo)
+
+        yield imap
+
+
+# -- files -------------------------------------------------------------------------------------------------------------
+def check_output_dir(out) -> Path:
+    """Raise ValueError unless ``out`` is a writable folder or can be created as one; creates nothing."""
+    out = Path(out).absolute()
+    probe = out
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f"out: cannot write to {str(out)!r}: {str(probe)!r} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(f"out: cannot write to {str(out)!r}: {str(probe)!r} is not writable")
+    return out
+
+
+def _replace_atomically(path: Path, write, suffix: str) -> None:
+    """Write ``path`` through ``write(file)`` on a temporary file in the same folder, then os.replace: a reader
+    (or a run killed part-way) never sees a half-written file."""
+    handle = tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".tmp-", suffix=suffix, delete=False,
+                                         encoding="utf-8", newline="")
+    try:
+        with handle:
+            write(handle)
+        os.replace(handle.name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(handle.name)
+        raise
+
+
+def write_json_atomic(path: Path, value) -> None:
+    """Write ``value`` as JSON to ``path`` atomically (NaN and inf rejected)."""
+    _replace_atomically(path, lambda f: json.dump(value, f, indent=1, sort_keys=True, allow_nan=False), ".json")
+
+
+def _read_cached(path: Path, unit: Unit) -> dict | None:
+    """The cached record of ``unit`` (JSON only); None when absent, unreadable or not a finished record."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (isinstance(record, dict) and record.get("key") == unit.key and record.get("status") == "ok"
+            and isinstance(record.get("measurements"), dict) and isinstance(record.get("seconds"), (int, float))):
+        return record
+    return None
+
+
+# -- the sweep ---------------------------------------------------------------------------------------------------------
+def run(cfg, out, jobs: int = 1, backend: str = "loky", scheduler: str | None = None, force: bool = False,
+        progress: bool = False):
+    """Run every unit of ``cfg`` (a Config or a path to a TOML file) and write ``out``/results.csv and run.json.
+
+    Parameters
+    ----------
+    jobs : worker processes (joblib loky), or Dask LocalCluster workers when ``backend="dask"`` and no scheduler.
+    backend : "loky" or "dask".
+    scheduler : address of a running Dask scheduler (``backend="dask"`` only); unreachable -> ValueError after
+        ``CONNECT_TIMEOUT_S`` seconds.
+    force : recompute every unit even where a cached record exists.
+    progress : show a tqdm bar over units on stderr.
+
+    Returns the results table (pandas DataFrame), as written to results.csv.
+    """
+    from tqdm import tqdm
+
+    if not isinstance(cfg, config_module.Config):
+        cfg = config_module.load(cfg)
+    jobs = _validate.positive_int("jobs", jobs)
+    backend = _validate.choice("backend", backend, BACKENDS)
+    if scheduler is not None and backend != "dask":
+        raise ValueError("scheduler: only used with backend 'dask'")
+    out = check_output_dir(out)
+    todo = units(cfg)
+    started, clock = _now(), time.perf_counter()
+    with _executor(jobs, backend, scheduler) as imap:
+        cache = out / "cache"
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"out: cannot create {str(cache)!r}: {err.strerror}") from None
+        for leftover in [*out.glob(".tmp-*"), *cache.glob(".tmp-*")]:  # from a run killed while writing
+            leftover.unlink(missing_ok=True)
+        records = {} if force else {u.key: r for u in todo if (r := _read_cached(cache / f"{u.key}.json", u))}
+        pending = [u for u in todo if u.key not in records]
+        with tqdm(total=len(todo), initial=len(records), disable=not progress, file=sys.stderr, unit="cell",
+                  desc=cfg.name, dynamic_ncols=True) as bar:
+            for record in imap(pending):
+                if record["status"] == "ok":
+                    write_json_atomic(cache / f"{record['key']}.json", record)
+                records[record["key"]] = record
+                bar.update()
+    table = results_table(cfg, todo, records)
+    _replace_atomically(out / "results.csv", lambda f: table.to_csv(f, index=False), ".csv")
+    counts = {status: int((table["status"] == status).sum()) for status in STATUSES}
+    write_json_atomic(out / "run.json", _sidecar(cfg, started, time.perf_counter() - clock, counts,
+                                                 len(pending), jobs, backend, scheduler))
+    return table
+
+
+def results_table(cfg: config_module.Config, todo: list[Unit], records: dict):
+    """One row per unit, sorted by (experiment, parameters, seed); columns as in the results contract."""
+    import pandas as pd
+
+    measured = []
+    for name in dict.fromkeys(block.kind for block in cfg.experiments):
+        measured += [m for m in experiments.get(name).measurements if m not in measured]
+    rows = []
+    for unit in todo:
+        record = records[unit.key]
+        row = {"experiment": unit.experiment, "cell_id": unit.cell_id, "seed": unit.seed, "status": record["status"],
+               "message": record["message"], "seconds": float(record["seconds"])}
+        for column in PARAMETER_COLUMNS:
+            value = unit.cell.get(column)
+            if column in _JSON_COLUMNS and value is not None:
+                value = config_module.canonical_json(value)
+            row[column] = value
+        row.update(record["measurements"])
+        rows.append(row)
+    rows.sort(key=lambda row: tuple((0, "") if row[c] is None else (1, row[c]) for c in _SORT_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(IDENTITY_COLUMNS + PARAMETER_COLUMNS) + measured)
+    for column in _INT_COLUMNS:
+        table[column] = table[column].astype("Int64")
+    return table
+
+
+def comparable(table):
+    """The table without its wall-clock columns: what must agree between runs of the same configuration."""
+    return table.drop(columns=[c for c in TIMING_COLUMNS if c in table.columns])
+
+
+def _sidecar(cfg, started: str, wall: float, counts: dict, computed: int, jobs: int, backend: str,
+             scheduler: str | None) -> dict:
+    versions = {}
+    for name in _VERSIONED:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "config": cfg.data,
+        "config_source": cfg.source,
+        "config_name": cfg.name,
+        "root_seed": cfg.root_seed,
+        "fits": [{"experiment": block.kind, "block": block.index, "quantity": fit.quantity,
+                  "variable": fit.variable, "claims": list(fit.claims)}
+                 for block in cfg.experiments for fit in block.fits],
+        "package_version": __version__,
+        "code_fingerprint": code_fingerprint(),
+        "versions": versions,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "started": started,
+        "finished": _now(),
+        "wall_seconds": wall,
+        "command": _command_line(),
+        "jobs": jobs,
+        "backend": backend,
+        "scheduler": scheduler,
+        "units": sum(counts.values()),
+        "units_computed": computed,
+        "status_counts": counts,
+    }
+
+
+def _command_line() -> list[str]:
+    program = os.path.basename(sys.argv[0])
+    return (["python", "-m", "chargen_theory"] if program == "__main__.py" else [program]) + sys.argv[1:]
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
