@@ -11,10 +11,10 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "paths", "targets", "solvers", "metrics", "velocity", "testing", "characteristic", "ledger", "panels",
+    "paths", "targets", "solvers", "metrics", "velocity", "testing", "characteristic", "error_ledger", "panels",
     "claims", "rates", "experiments", "sweep", "plots", "report", "config", "cli",
 )
-_EXPORTS = {"CharacteristicGenerator": "characteristic", "ledger": "ledger"}
+_EXPORTS = {"CharacteristicGenerator": "characteristic", "ledger": "error_ledger"}
 
 
 def __getattr__(name: str):

@@ -7,8 +7,6 @@ inequality row by row: total_coupling <= fit_error + euler_hat_error.
 """
 from __future__ import annotations
 
-import sys
-import types
 
 import numpy as np
 
@@ -156,14 +154,3 @@ def ledger(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, *, r
         return record, {"generator": gen, "estimator": est, "z_test": z_test, "flow": flow}
     return record
 
-
-class _CallableModule(types.ModuleType):
-    """The package exposes both this module and its function as ``ct.ledger``; whichever import happens first binds
-    the package attribute to the module, so the module itself forwards calls: ``ct.ledger(...)`` is ``ledger(...)``
-    in every import order, and ``ct.ledger.exact_flow`` still works."""
-
-    def __call__(self, *args, **kwargs):
-        return ledger(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

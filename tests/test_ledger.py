@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import chargen_theory as ct
-from chargen_theory.ledger import _MarginalAt
+from chargen_theory.error_ledger import _MarginalAt
 
 torch.set_num_threads(1)
 
