@@ -5,10 +5,15 @@ Every function returns W2 itself (a distance, in the units of x), never W2^2, un
 """
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
-import ot
+
+# Only POT's numpy backend is used here. Without this, ``import ot`` also imports torch for its torch backend,
+# which costs seconds in every fresh sweep worker. Set before the first import of POT; a user's own setting wins.
+os.environ.setdefault("POT_BACKEND_DISABLE_PYTORCH", "1")
+import ot  # noqa: E402
 
 from .. import _validate
 
