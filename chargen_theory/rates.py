@@ -202,8 +202,12 @@ def claimed_slope_with_log(fit: SlopeFit, exponent: float, log_power: float) -> 
     return float(exponent + log_power * np.polynomial.polynomial.polyfit(x, z, 1)[1])
 
 
-def verdict(fit: SlopeFit, claimed_slope: float, *, variable: str, max_ci_width_rel: float = 1.0) -> tuple[str, str]:
-    """(verdict, reason) of ``fit`` against ``claimed_slope``; the reason is empty unless inconclusive."""
+def verdict(fit: SlopeFit, claimed_slope: float, *, variable: str, max_ci_width_rel: float = 1.0,
+            tolerance: float = 0.0) -> tuple[str, str]:
+    """(verdict, reason) of ``fit`` against ``claimed_slope``; the reason is empty unless inconclusive.
+
+    Consistent when [ci_low - tolerance, ci_high + tolerance] holds the claimed slope (the claim's
+    ``slope_tolerance``; 0 for statistical rates)."""
     _validate.choice("variable", variable, _COMPANIONS)
     max_ci_width_rel = _validate.positive_float("max_ci_width_rel", max_ci_width_rel)
     if fit.n_levels_used < 3:
@@ -215,9 +219,9 @@ def verdict(fit: SlopeFit, claimed_slope: float, *, variable: str, max_ci_width_
     width, limit = fit.ci_high - fit.ci_low, max_ci_width_rel * abs(claimed_slope)
     if width > limit:
         return "inconclusive", f"CI width {width:.3g} > {max_ci_width_rel:g} x |claimed slope| = {limit:.3g}"
-    if fit.ci_low <= claimed_slope <= fit.ci_high:
+    if fit.ci_low - tolerance <= claimed_slope <= fit.ci_high + tolerance:
         return "consistent", ""
-    below = fit.ci_high < claimed_slope
+    below = fit.ci_high + tolerance < claimed_slope
     return ("faster" if below == (variable == "n") else "slower"), ""
 
 
@@ -257,7 +261,8 @@ def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), seed: int = 0,
                 if not claim.applies(d, d_star):
                     continue
                 claimed = claim.exponent(d, d_star)
-                label, reason = verdict(fit, claimed, variable=variable, max_ci_width_rel=max_ci_width_rel)
+                label, reason = verdict(fit, claimed, variable=variable, max_ci_width_rel=max_ci_width_rel,
+                                        tolerance=claim.slope_tolerance)
                 window = fit.levels[fit.used]
                 out.append({
                     "experiment": experiment, "quantity": quantity, "variable": variable,

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import chargen_theory as ct
 from chargen_theory import rates
 
 N_LEVELS = 250.0 * 2.0 ** np.arange(6)          # 250 ... 8000
@@ -284,3 +285,15 @@ def test_fit_rates_rejects_bad_fits(fits, match):
 def test_fit_rates_rejects_a_table_without_the_contract_columns():
     with pytest.raises(ValueError, match="missing column"):
         rates.fit_rates(pd.DataFrame({"experiment": ["x"]}))
+
+
+def test_slope_tolerance_widens_only_the_consistency_band():
+    """A deterministic order (noise-free values, zero-width CI) at slope 0.98 is 'slower' than 1 without tolerance,
+    'consistent' within the Euler claim's 0.05, and still 'slower' for a slope of 0.9."""
+    for true_slope, strict, tolerant in [(0.98, "slower", "consistent"), (0.9, "slower", "slower")]:
+        values = np.tile((10.0 * H_LEVELS ** true_slope)[:, None], (1, 3)) * np.array([1.0, 1.01, 0.99])
+        fit = rates.fit_slope(H_LEVELS, values, variable="h", rng=np.random.default_rng(0))
+        assert rates.verdict(fit, 1.0, variable="h")[0] == strict
+        tol = ct.claims.get("euler_first_order").slope_tolerance
+        assert tol == 0.05
+        assert rates.verdict(fit, 1.0, variable="h", tolerance=tol)[0] == tolerant
