@@ -40,6 +40,11 @@ VARIABLE_LABELS = {"n": "n (target samples)", "h": "h = T/K (Euler step, time un
 _CLAIM_STYLES = (":", "-.", (0, (5, 2)), (0, (1, 3)))
 
 
+def text_column(series: pd.Series) -> pd.Series:
+    """A column as plain strings, missing values as "" (independent of the column's dtype)."""
+    return series.map(lambda value: "" if pd.isna(value) else str(value))
+
+
 def rate_figures(results: pd.DataFrame, rates: pd.DataFrame, figures_dir) -> dict[tuple, str]:
     """Draw every rate figure of ``rates`` into ``figures_dir`` (created if needed).
 
@@ -50,7 +55,7 @@ def rate_figures(results: pd.DataFrame, rates: pd.DataFrame, figures_dir) -> dic
     figures_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for (experiment, quantity, variable), fits in rates.groupby(["experiment", "quantity", "variable"], sort=True):
-        keys = list(dict.fromkeys(zip(fits["target"].astype(str), fits["group"].fillna("").astype(str))))
+        keys = list(dict.fromkeys(zip(fits["target"].astype(str), text_column(fits["group"]))))
         pages = [keys[i:i + GROUPS_PER_FIGURE] for i in range(0, len(keys), GROUPS_PER_FIGURE)]
         for page, page_keys in enumerate(pages):
             suffix = f"_p{page + 1}" if len(pages) > 1 else ""
@@ -78,7 +83,7 @@ def _draw_rate_figure(rows, fits, experiment, quantity, variable, keys, path):
             levels, values, floors, _ = level_arrays(group_rows, quantity, variable)
             if _draw_group(ax, levels, values, floors, color, legend, floor_label):
                 floor_label = None
-            fit = fits[(fits["target"].astype(str) == target) & (fits["group"].fillna("").astype(str) == group)]
+            fit = fits[(fits["target"].astype(str) == target) & (text_column(fits["group"]) == group)]
             _draw_fit(ax, fit, color, styles)
         ax.set_xscale("log")
         ax.set_yscale("log")

@@ -33,9 +33,9 @@ def write_report(out_dir, *, drop_first: int = 0, n_boot: int = 2000, floor_fact
     out = Path(out_dir)
     if not (out / "results.csv").is_file():
         raise ValueError(f"out_dir: no results.csv in {out}")
-    table = pd.read_csv(out / "results.csv")
+    table = pd.read_csv(out / "results.csv", dtype={"message": str}, keep_default_na=True)
     if "message" in table.columns:
-        table["message"] = table["message"].fillna("").astype(str)
+        table["message"] = table["message"].fillna("")
     run = json.loads((out / "run.json").read_text()) if (out / "run.json").is_file() else {}
     config = run.get("config") or {}
     extra_claims = [_claims.from_dict(spec) for spec in config.get("claim", [])]
@@ -49,7 +49,7 @@ def write_report(out_dir, *, drop_first: int = 0, n_boot: int = 2000, floor_fact
         stale.unlink()  # drawn by an earlier report of this directory
     names = plots.rate_figures(table, fits, figures)
     keys = zip(fits["experiment"], fits["quantity"], fits["variable"], fits["target"].astype(str),
-               fits["group"].fillna("").astype(str))
+               plots.text_column(fits["group"]))
     fits["figure"] = [f"figures/{names[k]}" if k in names else "" for k in keys]
     slope_figures = plots.slope_vs_intrinsic_dim(fits, figures)
     fits.to_csv(out / "rates.csv", index=False)
