@@ -13,6 +13,7 @@ before anything is written.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -41,6 +42,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (affinity-aware where the OS tells)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="chargen-theory", description="Check the convergence-rate claims of the characteristic "
                                                         "generator on targets with exact velocity fields.")
@@ -49,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("config", nargs="?", default=None,
                      help=f"TOML config file or bundled config name (default: {DEFAULT_CONFIG})")
     run.add_argument("--out", default=None, help="output folder (default: results/<config name>/)")
-    run.add_argument("--jobs", type=_positive_int, default=1, help="parallel workers (default: 1)")
+    run.add_argument("--jobs", type=_positive_int, default=_usable_cpus(),
+                     help=f"parallel workers (default: the usable CPU count, {_usable_cpus()} here)")
     run.add_argument("--backend", choices=("loky", "dask"), default="loky",
                      help="joblib loky processes or a Dask cluster (default: loky)")
     run.add_argument("--scheduler", default=None,
