@@ -1,0 +1,84 @@
+"""Velocity estimators behind one scikit-learn-style contract, and their registry.
+
+``est = get(name, **hyperparameters)``; ``est.fit(x1, path, rng=rng)`` returns est; ``est.predict(t, x)`` (or
+``est(t, x)``, so that it can be handed to ``chargen_theory.solvers.euler``) returns v_hat(t, x), (m, D) float64.
+Built in: "oracle" (exact, a control), "empirical" (exact velocity of the empirical measure: memorises the
+samples), "kde", "nadaraya_watson", "knn", "mlp". Estimator modules are imported on first use, so listing
+names does not load torch or scikit-learn.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+
+from .. import _validate
+from .base import NotFittedError, VelocityEstimator
+
+_BUILTIN = {  # name -> (module, class), imported by get()
+    "oracle": ("oracle", "OracleVelocity"),
+    "empirical": ("empirical", "EmpiricalVelocity"),
+    "kde": ("kde", "KDEVelocity"),
+    "nadaraya_watson": ("nadaraya_watson", "NadarayaWatsonVelocity"),
+    "knn": ("knn", "KNNVelocity"),
+    "mlp": ("mlp", "MLPVelocity"),
+}
+_USER: dict[str, type] = {}
+
+
+def register(name: str, cls: type) -> None:
+    """Add a user's estimator class under a new ``name``.
+
+    How to add an estimator (one file plus this one call):
+
+    1. Subclass ``chargen_theory.velocity.VelocityEstimator``. In ``__init__`` store every argument, unchanged,
+       as an attribute of the same name (validate if you like, but compute nothing): ``get_params`` reads them
+       back from the signature.
+    2. Implement ``_fit(self, x1, path, rng)``: x1 is a validated (n, D) float64 array, path a
+       ``chargen_theory.paths.Path``, rng a numpy Generator or None (call ``base.require_rng`` if you draw random
+       numbers). Store what you learn in attributes ending in ``_``.
+    3. Implement ``_predict(self, t, x)``: t (m,) and x (m, D) are validated float64 arrays, ``self.path_`` and
+       ``self.dim_`` are set; return v_hat(t, x) as (m, D).
+    4. ``register("mine", MyEstimator)`` and check it with
+       ``chargen_theory.testing.check_velocity_estimator("mine", params)``.
+
+    Raises ValueError if ``name`` is taken or ``cls`` is not a VelocityEstimator subclass.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name: must be a non-empty string, got {name!r}")
+    if name in _BUILTIN or name in _USER:
+        raise ValueError(f"name: {name!r} is already registered")
+    if not (isinstance(cls, type) and issubclass(cls, VelocityEstimator)):
+        raise ValueError(f"cls: must be a subclass of chargen_theory.velocity.VelocityEstimator, got {cls!r}")
+    _USER[name] = cls
+
+
+def names() -> list[str]:
+    """Registered estimator names, sorted."""
+    return sorted([*_BUILTIN, *_USER])
+
+
+def estimator_class(name: str) -> type:
+    """The class registered as ``name``; ValueError listing the names for an unknown one."""
+    _validate.choice("velocity estimator", name, names())
+    if name in _USER:
+        return _USER[name]
+    module, cls = _BUILTIN[name]
+    return getattr(importlib.import_module(f".{module}", __name__), cls)
+
+
+def get(name: str, **hyperparameters) -> VelocityEstimator:
+    """A new, unfitted estimator ``name`` with the given hyperparameters (ValueError naming an unknown or a
+    missing one)."""
+    cls = estimator_class(name)
+    parameters = {p: v for p, v in inspect.signature(cls.__init__).parameters.items() if p != "self"}
+    for key in hyperparameters:
+        if key not in parameters:
+            raise ValueError(f"{key}: not a hyperparameter of velocity estimator {name!r}; "
+                             f"allowed: {', '.join(parameters) or 'none'}")
+    for key, p in parameters.items():
+        if p.default is inspect.Parameter.empty and key not in hyperparameters:
+            raise ValueError(f"{key}: required by velocity estimator {name!r}")
+    return cls(**hyperparameters)
+
+
+__all__ = ["NotFittedError", "VelocityEstimator", "estimator_class", "get", "names", "register"]

@@ -1,0 +1,131 @@
+"""The velocity-estimator contract (scikit-learn style).
+
+An estimator stores its hyperparameters in ``__init__`` (one attribute per argument, same name, nothing computed),
+learns in ``fit(x1, path, rng)`` and sets fitted attributes whose names end in ``_``; ``predict(t, x)`` (or calling
+the estimator) returns the estimated velocity v_hat(t, x). Subclasses implement ``_fit`` and ``_predict`` on
+validated float64 arrays; ``chargen_theory.testing.check_velocity_estimator`` checks the contract.
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from .. import _validate
+from ..paths import Path, get as get_path
+
+
+class NotFittedError(RuntimeError):
+    """``predict`` was called before ``fit``."""
+
+
+def require_rng(estimator: str, rng) -> np.random.Generator:
+    """``rng`` if it is a numpy Generator; else a ValueError saying that ``estimator`` draws random numbers."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng: {estimator} draws random numbers; pass a numpy.random.Generator "
+                         f"(e.g. numpy.random.default_rng(seed)), got {type(rng).__name__}")
+    return rng
+
+
+def rule_or_value(field: str, value, rules: tuple[str, ...], check) -> None:
+    """Validate a hyperparameter that is either one of the named ``rules`` or a value accepted by ``check`` (a
+    ``chargen_theory._validate`` function); a ValueError names the field and the allowed values."""
+    if isinstance(value, str):
+        _validate.choice(field, value, rules)
+        return
+    try:
+        check(field, value)
+    except ValueError as err:
+        raise ValueError(f"{err}; or one of: {', '.join(sorted(rules))}") from None
+
+
+def velocity_from_posterior_mean(path: Path, t: np.ndarray, x: np.ndarray, m1: np.ndarray) -> np.ndarray:
+    """v = a' E[X0 | x] + b' m1 with E[X0 | x] = (x - b m1) / a; t (m,), x and m1 (m, D) -> (m, D).
+
+    Same convention as ``Target.velocity`` at a = 0 (t = 1): a' E[X0 | x] is taken as 0 there, and t = 1 is
+    rejected (ValueError) on paths where alpha * alpha' does not vanish (``path.singular_at_one``: follmer).
+    """
+    a, b, da, db = path.coefficients(t)
+    if path.singular_at_one and np.any(a == 0):
+        raise ValueError(f"t: the {path.name} path's velocity at t = 1 involves the score of the estimated "
+                         f"measure (alpha * alpha' does not vanish) and is not available; use t < 1 (T < 1)")
+    positive = a > 0
+    e0 = np.where(positive[:, None], (x - b[:, None] * m1) / np.where(positive, a, 1.0)[:, None], 0.0)
+    return np.where(positive, da, 0.0)[:, None] * e0 + db[:, None] * m1
+
+
+def training_pairs(x1: np.ndarray, path: Path, t_max: float, pairs_per_sample: int, rng: np.random.Generator):
+    """Regression data for velocity matching: each sample X1 is paired with ``pairs_per_sample`` fresh draws
+    t ~ U[0, t_max], X0 ~ N(0, I).
+
+    Returns t (N,), X_t = alpha(t) X0 + beta(t) X1 (N, D) and the conditional target alpha'(t) X0 + beta'(t) X1
+    (N, D), with N = n * pairs_per_sample.
+    """
+    y = np.repeat(x1, pairs_per_sample, axis=0)
+    t = rng.uniform(0.0, t_max, size=y.shape[0])
+    x0 = rng.standard_normal(y.shape)
+    a, b, da, db = path.coefficients(t)
+    return t, a[:, None] * x0 + b[:, None] * y, da[:, None] * x0 + db[:, None] * y
+
+
+class VelocityEstimator:
+    """Base class of the velocity estimators.
+
+    Fitted attributes set by ``fit`` for every estimator: ``path_`` (the Path), ``dim_`` (D), ``n_samples_`` (n).
+    """
+
+    name: str = "estimator"
+
+    # -- to implement (arguments already validated) ------------------------------------------------------------
+    def _fit(self, x1: np.ndarray, path: Path, rng) -> None:
+        raise NotImplementedError
+
+    def _predict(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- public API --------------------------------------------------------------------------------------------
+    def get_params(self) -> dict:
+        """The hyperparameters: {argument of __init__: its stored value} (for sweep records and cloning)."""
+        return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
+
+    def fit(self, x1, path: str | Path, rng: np.random.Generator | None = None) -> "VelocityEstimator":
+        """Learn the velocity of the path from X1 -> target.
+
+        Parameters
+        ----------
+        x1 : (n, D) float array, samples of the target (finite).
+        path : a path name ("linear", "follmer", "trig") or a ``chargen_theory.paths.Path``.
+        rng : numpy Generator; required by the estimators that draw random numbers.
+
+        Returns
+        -------
+        self
+        """
+        x1 = _validate.finite_array("x1", x1, ndim=2)
+        if x1.shape[0] < 1 or x1.shape[1] < 1:
+            raise ValueError(f"x1: must have shape (n, D) with n, D >= 1, got {x1.shape}")
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            raise ValueError(f"rng: must be a numpy.random.Generator or None, got {type(rng).__name__}")
+        path = get_path(path)
+        self._fit(x1, path, rng)
+        self.path_, self.dim_, self.n_samples_ = path, x1.shape[1], x1.shape[0]
+        return self
+
+    def predict(self, t, x) -> np.ndarray:
+        """The estimated velocity v_hat(t, x): t scalar or shape (m,) in [0, 1], x (m, D) -> (m, D) float64
+        (units of x per unit time)."""
+        if not hasattr(self, "dim_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit first")
+        x = _validate.points("x", x, self.dim_)
+        t = _validate.times("t", t, x.shape[0])
+        if x.shape[0] == 0:
+            return np.empty((0, self.dim_))
+        return np.asarray(self._predict(t, x), dtype=np.float64)
+
+    def __call__(self, t, x) -> np.ndarray:
+        """Same as ``predict``, so that a fitted estimator is a velocity for ``chargen_theory.solvers``."""
+        return self.predict(t, x)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
