@@ -333,10 +333,22 @@ def _groups(rows, variable, together):
         yield dict(zip(columns, values)), group
 
 
+_LONG_VALUE = 48  # characters; longer parameter values are shortened to a prefix and a content hash
+
+
 def describe_group(key: dict) -> str:
-    """A group as text, "path=linear; T=0.99; D=2", leaving out the target (reported in its own column) and empty
-    parameters."""
-    return "; ".join(f"{c}={format_value(v)}" for c, v in key.items() if c != "target" and not _is_empty(v))
+    """A group as text, "path=linear; T=0.99; D=2", leaving out the target (reported in its own column), empty
+    parameters and empty JSON objects; values longer than 48 characters become a prefix plus an 8-digit SHA-256,
+    which keeps the description unique."""
+    parts = []
+    for column, value in key.items():
+        if column == "target" or _is_empty(value) or value == "{}":
+            continue
+        text = format_value(value)
+        if len(text) > _LONG_VALUE:
+            text = f"{text[:24]}...#{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+        parts.append(f"{column}={text}")
+    return "; ".join(parts)
 
 
 def format_value(value) -> str:

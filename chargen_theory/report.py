@@ -100,8 +100,10 @@ def _run_section(run: dict, table: pd.DataFrame) -> list[str]:
     if not run:
         lines.append("| run.json | missing |")
     if "config" in run:
-        lines += ["", "Configuration (as parsed):", "", "```json", json.dumps(run["config"], indent=2, default=str),
-                  "```"]
+        config = dict(run["config"])
+        blocks = config.pop("experiment", [])
+        lines += ["", "Configuration (as parsed; one experiment block a line):", "", "```json",
+                  json.dumps(config, default=str), *(json.dumps(block, default=str) for block in blocks), "```"]
     lines.append("")
     lines += ["### Cells by status", ""]
     if table.empty:
@@ -166,8 +168,11 @@ def _findings_section(fits: pd.DataFrame, claim_by_id: dict, options: dict) -> l
     if consistent.empty:
         lines.append("None.")
     for _, r in consistent.iterrows():
+        claim = claim_by_id[r["claim_id"]]
+        inside = r["ci_low"] <= r["claimed_slope"] <= r["ci_high"]
+        how = "contains" if inside else f"comes within the claim's slope tolerance {claim.slope_tolerance:g} of"
         lines.append(f"- {_where(r)}: measured slope {_num(r['slope'])} (95% CI [{_num(r['ci_low'])}, "
-                     f"{_num(r['ci_high'])}]) contains the claimed {_num(r['claimed_slope'])} "
+                     f"{_num(r['ci_high'])}]) {how} the claimed {_num(r['claimed_slope'])} "
                      f"(**{r['claim_id']}**).")
     inconclusive = fits[fits["verdict"] == "inconclusive"]
     lines += ["", "### Inconclusive", ""]

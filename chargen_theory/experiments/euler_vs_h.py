@@ -36,7 +36,7 @@ KIND = Kind(
     run=run,
     parameters={"target": REQUIRED, "path": "linear", "K": REQUIRED, "T": 1.0, "m": 1000},
     measurements=("euler_error", "euler_error_method", "euler_w2", "euler_w2_method"),
-    fits=(Fit("euler_error", "h", ("euler_first_order",)),),
+    fits=(Fit("euler_error", "h", ("euler_first_order",)), Fit("euler_w2", "h", ("euler_first_order",))),
     level=("K",),
     description="Euler error of the exact velocity vs step h = T/K (coupling bound; Bures W2 for Gaussians)",
 )
