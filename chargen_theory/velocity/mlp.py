@@ -42,17 +42,23 @@ def auto_patience(epochs: int) -> int:
 
 
 @contextmanager
-def torch_settings(threads: int | None):
-    """Run with ``threads`` torch threads (None: unchanged) and deterministic algorithms; restore both after."""
+def torch_settings(threads: int | None, deterministic: bool = True):
+    """Run with ``threads`` torch threads (None: unchanged) and, if ``deterministic``, deterministic algorithms;
+    restore both after. Settings already in force are not touched (this wraps every predict call)."""
     old_threads, old_deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    if threads is not None:
+    set_threads = threads is not None and threads != old_threads
+    set_deterministic = deterministic and not old_deterministic
+    if set_threads:
         torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
+    if set_deterministic:
+        torch.use_deterministic_algorithms(True)
     try:
         yield
     finally:
-        torch.set_num_threads(old_threads)
-        torch.use_deterministic_algorithms(old_deterministic)
+        if set_threads:
+            torch.set_num_threads(old_threads)
+        if set_deterministic:
+            torch.use_deterministic_algorithms(False)
 
 
 def relu_network(dim: int, width: int, depth: int, generator: torch.Generator) -> torch.nn.Sequential:
@@ -154,17 +160,19 @@ class MLPVelocity(VelocityEstimator):
             for epoch in range(1, epochs + 1):
                 inputs, targets = self._pairs(train, rng, path)
                 perm = torch.from_numpy(rng.permutation(train.shape[0]))
+                epoch_loss = torch.zeros(())
                 for step in range(steps_per_epoch):
                     batch = perm[step * self.batch_size:(step + 1) * self.batch_size]
                     loss = (net(inputs[batch]) - targets[batch]).square().sum(dim=1).mean()
-                    if not torch.isfinite(loss):
-                        raise FloatingPointError(
-                            f"mlp: training loss is {loss.item()} at epoch {epoch}, step {step + 1} (diverged); "
-                            f"try a smaller lr (now {self.lr}) or a smaller t_max (now {self.t_max})")
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
                     schedule.step()
+                    epoch_loss += loss.detach()
+                if not torch.isfinite(epoch_loss):  # checked once an epoch: a per-step check costs a sync a step
+                    raise FloatingPointError(
+                        f"mlp: training loss is {epoch_loss.item()} in epoch {epoch} (diverged); "
+                        f"try a smaller lr (now {self.lr}) or a smaller t_max (now {self.t_max})")
                 with torch.no_grad():
                     val_loss = float((net(val_inputs) - val_targets).square().sum(dim=1).mean())
                 if not math.isfinite(val_loss):
@@ -183,6 +191,6 @@ class MLPVelocity(VelocityEstimator):
 
     def _predict(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
         inputs = torch.from_numpy(np.hstack([t[:, None], x / self.scale_]).astype(np.float32))
-        with torch_settings(self.threads), torch.no_grad():
+        with torch_settings(self.threads, deterministic=False), torch.inference_mode():
             out = torch.cat([self.network_(chunk) for chunk in torch.split(inputs, PREDICT_CHUNK)])
         return out.numpy().astype(np.float64) * self.scale_
