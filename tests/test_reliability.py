@@ -140,8 +140,9 @@ def test_killed_sweep_resumes_to_the_uninterrupted_table(tmp_path):
     reference = ct.sweep.run(TINY, tmp_path / "reference")
     out = tmp_path / "killed"
     cache = out / "cache"
+    # --jobs 1: the units run in the killed process itself, so no orphaned worker writes after the kill
     proc = subprocess.Popen([sys.executable, "-m", "chargen_theory", "run", str(TINY), "--out", str(out),
-                             "--no-report"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--no-report", "--jobs", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while not (cache.is_dir() and _finished(cache)):
