@@ -152,3 +152,7 @@ def main(argv=None) -> int:
 
         print(f"chargen-theory: error: {one_line(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("chargen-theory: interrupted; finished cells are cached, run the same command again to resume",
+              file=sys.stderr)
+        return 130

@@ -256,3 +256,21 @@ def test_config_strings_are_data_not_code(tmp_path, monkeypatch):
     source = "".join((Path(ct.__file__).parent / f).read_text() for f in ("config.py", "sweep.py", "cli.py"))
     for forbidden in ("eval(", "exec(", "pickle", "yaml", "marshal"):
         assert forbidden not in source
+
+
+def test_ctrl_c_leaves_a_resumable_run_and_no_traceback(tmp_path):
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen([sys.executable, "-m", "chargen_theory", "run", str(TINY), "--out", str(out),
+                             "--no-report", "--jobs", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while not ((out / "cache").is_dir() and _finished(out / "cache")):
+        assert proc.poll() is None and time.monotonic() < deadline, "the sweep ended before it could be interrupted"
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "run the same command again to resume" in err
+    assert not (out / "results.csv").exists()
+    resumed = ct.sweep.run(TINY, out)
+    assert (resumed["status"] == "ok").all()
