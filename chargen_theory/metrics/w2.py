@@ -48,7 +48,7 @@ def _psd_sqrt(field: str, S: np.ndarray) -> np.ndarray:
     w, V = np.linalg.eigh(S)
     scale = max(1.0, float(np.max(np.abs(w))))
     if w[0] < -1e-10 * scale:
-        raise ValueError(f"{field}: must be positive semi-definite, smallest eigenvalue {w[0]!r}")
+        raise ValueError(f"{field}: must be positive semi-definite, smallest eigenvalue {float(w[0]):.6g}")
     return (V * np.sqrt(np.clip(w, 0.0, None))) @ V.T
 
 

@@ -24,7 +24,7 @@ def mixture_weights(field: str, weights, k: int) -> np.ndarray:
     if np.any(w < 0):
         raise ValueError(f"{field}: must be >= 0, got {w.tolist()}")
     if abs(w.sum() - 1.0) > 1e-8:
-        raise ValueError(f"{field}: must sum to 1 (tolerance 1e-8), sum is {w.sum()!r}")
+        raise ValueError(f"{field}: must sum to 1 (tolerance 1e-8), sum is {float(w.sum()):.10g}")
     return w / w.sum()
 
 
@@ -44,7 +44,7 @@ def psd_eigh(field: str, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     neg = np.argwhere(lam < -1e-10 * top)
     if neg.size:
         k, j = neg[0]
-        raise ValueError(f"{field}: must be positive semi-definite; component {int(k)} has eigenvalue {lam[k, j]!r}")
+        raise ValueError(f"{field}: must be positive semi-definite; component {int(k)} has eigenvalue {float(lam[k, j]):.6g}")
     lam = np.where(lam <= 64 * np.finfo(float).eps * top, 0.0, lam)
     return lam, vecs
 
