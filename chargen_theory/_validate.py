@@ -36,6 +36,17 @@ def positive_float(field: str, value) -> float:
     return v
 
 
+def nonnegative_float(field: str, value) -> float:
+    """A finite float >= 0 (e.g. a smoothing scale sigma)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}: must be a finite number >= 0, got {value!r}") from None
+    if not np.isfinite(v) or v < 0:
+        raise ValueError(f"{field}: must be a finite number >= 0, got {value!r}")
+    return v
+
+
 def end_time(field: str, value) -> float:
     """The final time T of a flow, in (0, 1]."""
     try:

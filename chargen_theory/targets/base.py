@@ -127,14 +127,3 @@ def smoothing_split(a: np.ndarray, b: np.ndarray, sigma: float, x: np.ndarray, m
 def likelihood_variance(a: np.ndarray, b: np.ndarray, sigma: float) -> np.ndarray:
     """s^2 = a^2 + b^2 sigma^2, the variance of x given the unsmoothed Y (floored at VARIANCE_FLOOR); shape (n,)."""
     return np.maximum(a * a + (b * sigma) ** 2, VARIANCE_FLOOR)
-
-
-def nonnegative_float(field: str, value) -> float:
-    """A finite float >= 0 (e.g. a smoothing scale sigma)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{field}: must be a finite number >= 0, got {value!r}") from None
-    if not np.isfinite(v) or v < 0:
-        raise ValueError(f"{field}: must be a finite number >= 0, got {value!r}")
-    return v

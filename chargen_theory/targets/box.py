@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import erfcx, ndtr
 
 from .. import _validate
-from .base import Target, likelihood_variance, nonnegative_float, smoothing_split
+from .base import Target, likelihood_variance, smoothing_split
 from .mixture import logsumexp_rows, mixture_weights, softmax_rows
 
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
@@ -80,7 +80,8 @@ class BoxMixture(Target):
         if k < 1 or d < 1:
             raise ValueError(f"lows: must have shape (K, D) with K, D >= 1, got {lows.shape}")
         highs = _validate.finite_array("highs", highs, shape=(k, d))
-        self._build(lows, highs, mixture_weights("weights", weights, k), nonnegative_float("sigma", sigma), "highs")
+        sigma = _validate.nonnegative_float("sigma", sigma)
+        self._build(lows, highs, mixture_weights("weights", weights, k), sigma, "highs")
         self.name = "box_mixture"
         self.params = {"lows": lows.tolist(), "highs": highs.tolist(), "weights": self.weights.tolist(),
                        "sigma": self.sigma}
@@ -136,6 +137,6 @@ class Box(BoxMixture):
         if low.shape[0] < 1:
             raise ValueError("low: must have at least one entry")
         high = _validate.finite_array("high", high, shape=low.shape)
-        self._build(low[None], high[None], np.ones(1), nonnegative_float("sigma", sigma), "high")
+        self._build(low[None], high[None], np.ones(1), _validate.nonnegative_float("sigma", sigma), "high")
         self.name = "box"
         self.params = {"low": low.tolist(), "high": high.tolist(), "sigma": self.sigma}

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.special import gammaln, ive
 
 from .. import _validate
-from .base import Target, likelihood_variance, nonnegative_float, smoothing_split
+from .base import Target, likelihood_variance, smoothing_split
 from .mixture import logsumexp_rows, mixture_weights, softmax_rows
 from .subspace import orthonormal_frame, seed_value
 
@@ -111,7 +111,7 @@ class ConcentricSpheres(Target):
         if self.intrinsic_dim > MAX_INTRINSIC_DIM:
             raise ValueError(f"intrinsic_dim: must be <= {MAX_INTRINSIC_DIM}, got {self.intrinsic_dim}")
         self.radii, self.weights = radii, weights
-        self.sigma = nonnegative_float("sigma", sigma)
+        self.sigma = _validate.nonnegative_float("sigma", sigma)
         self.seed = seed_value("seed", seed)
         self.frame = orthonormal_frame(self.dim, self.intrinsic_dim + 1, self.seed)
         self._nu = 0.5 * (self.intrinsic_dim + 1) - 1.0
