@@ -101,8 +101,10 @@ def _run(args) -> int:
     counts = ", ".join(f"{s} {int((table['status'] == s).sum())}" for s in sweep.STATUSES)
     print(f"sweep: {len(table)} rows ({counts}) in {swept:.1f} s -> {out / 'results.csv'}", file=sys.stderr)
     if not args.no_report:
-        from . import report
+        from . import panels, report
 
+        for panel in panels.sweep_panels(cfg, out):
+            print(f"panel: {panel}", file=sys.stderr)
         path = report.write_report(out)
         print(f"report: {path}", file=sys.stderr)
     print(f"total wall time: {time.perf_counter() - start:.1f} s", file=sys.stderr)

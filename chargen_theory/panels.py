@@ -1,9 +1,14 @@
 """2-D figure panels of a fitted characteristic generator (for the report; no display needed).
 
+``sweep_panels`` draws one panel per 2-D ``chargen_vs_n`` family of a sweep, from the same generator as one row
+of its results table.
+
 Figures are built as ``matplotlib.figure.Figure`` objects with the Agg canvas, never through pyplot, so nothing is
 opened on screen and no global backend is switched.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -67,3 +72,37 @@ def characteristics_panel(target, generator, rng: np.random.Generator, ax=None, 
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small", markerscale=2, frameon=False)
     return fig
+
+
+def sweep_panels(cfg, out) -> list[Path]:
+    """For every ``chargen_vs_n`` family (target, its parameters, estimator, ...) of a 2-D target in ``cfg``: refit
+    its seed-0 unit at the largest n from the sweep's own random stream, i.e. the generator of that results row,
+    and save ``out``/figures/panel_<target>_<estimator>_<cell id>.png. Returns the paths written.
+
+    Costs one extra cell per family; ``chargen_theory.report.write_report`` links the panels.
+    """
+    from . import sweep
+    from .experiments import _build
+    from .experiments.chargen_vs_n import ledger_of
+
+    largest = {}
+    for unit in sweep.units(cfg):
+        if unit.experiment != "chargen_vs_n" or unit.seed != 0 or unit.cell["D"] != 2:
+            continue
+        family = sweep.cell_id(unit.experiment, {k: v for k, v in unit.cell.items() if k != "n"})
+        if family not in largest or unit.cell["n"] > largest[family].cell["n"]:
+            largest[family] = unit
+    figures = Path(out) / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    written = []
+    for family, unit in sorted(largest.items()):
+        rng = np.random.default_rng(np.random.SeedSequence(list(unit.entropy)))
+        with sweep.one_thread():  # as in the sweep, so that the refit is that row's generator
+            _, parts = ledger_of(unit.cell, rng, return_parts=True)
+        fig = characteristics_panel(_build.target(unit.cell), parts["generator"], np.random.default_rng(0))
+        fig.suptitle(f"{unit.cell['target']}, {unit.cell['estimator']}: n = {unit.cell['n']}, "
+                     f"m = {unit.cell['m']}, K = {unit.cell['K']}, T = {unit.cell['T']:g} (seed 0)", fontsize="small")
+        path = figures / f"panel_{unit.cell['target']}_{unit.cell['estimator']}_{family[:6]}.png"
+        fig.savefig(path, dpi=100)
+        written.append(path)
+    return written

@@ -120,7 +120,7 @@ def execute(unit: Unit) -> dict:
     start = time.perf_counter()
     measurements, status, message = {}, "ok", ""
     try:
-        with _one_thread():
+        with one_thread():
             values = kind.run(copy.deepcopy(unit.cell), rng)
         measurements = _checked_measurements(kind, values)
     except FloatingPointError as err:  # includes ct.solvers.DivergenceError
@@ -163,7 +163,7 @@ def _message(err: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _one_thread():
+def one_thread():
     """Cap BLAS/OpenMP pools (threadpoolctl) and torch (if loaded) to one thread; restore afterwards."""
     from threadpoolctl import threadpool_limits
 
