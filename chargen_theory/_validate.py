@@ -25,6 +25,14 @@ def positive_int(field: str, value) -> int:
     return int(value)
 
 
+def generator(field: str, rng) -> np.random.Generator:
+    """A numpy random Generator (never the global RNG, never a bare seed)."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"{field}: must be a numpy.random.Generator (e.g. numpy.random.default_rng(seed)), "
+                         f"got {type(rng).__name__}")
+    return rng
+
+
 def positive_float(field: str, value) -> float:
     """A finite float > 0."""
     try:

@@ -158,8 +158,7 @@ class CharacteristicGenerator:
         m = _validate.positive_int("m", m)
         if m < 2:
             raise ValueError(f"m: must be an integer >= 2 (one characteristic is held out), got {m}")
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError("rng: must be a numpy.random.Generator")
+        _validate.generator("rng", rng)
         velocity, self.dim_ = _resolve_velocity(self.velocity, self.path_, self.dim)
         data_rng, init_rng, batch_rng = rng.spawn(3)
 

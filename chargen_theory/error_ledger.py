@@ -115,8 +115,7 @@ def ledger(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, *, r
     w2_n = _validate.positive_int("w2_n", w2_n)
     n_eval = _validate.positive_int("n_eval", n_eval)
     floor_repeats = _validate.positive_int("floor_repeats", floor_repeats)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("rng: must be a numpy.random.Generator")
+    _validate.generator("rng", rng)
     est_rng, l2_rng, test_rng, gen_rng, w2_rng, sg_rng = rng.spawn(6)
 
     est, est_name = _estimator(estimator, estimator_options, target, path, n, est_rng)

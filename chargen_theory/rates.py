@@ -95,8 +95,7 @@ def fit_slope(levels, values_by_seed, *, variable: str, rng: np.random.Generator
     "n" or "h" (sets which end is coarse for ``drop_first``). rng: numpy Generator for the bootstrap.
     """
     _validate.choice("variable", variable, _COMPANIONS)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("rng: must be a numpy.random.Generator")
+    _validate.generator("rng", rng)
     levels = _validate.finite_array("levels", levels, ndim=1)
     if np.any(levels <= 0) or len(np.unique(levels)) != len(levels):
         raise ValueError("levels: must be distinct and > 0")

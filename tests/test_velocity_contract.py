@@ -14,12 +14,7 @@ GAUSSIAN = ct.targets.get("gaussian", mean=[0.5, -1.0], cov=[[1.0, 0.3], [0.3, 0
 SMALL = {"oracle": {"target": GAUSSIAN}, "mlp": {"width": 16, "depth": 2, "epochs": 3, "batch_size": 32}}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("path", ["linear", "follmer", "trig"])

@@ -3,7 +3,6 @@ target's velocity (a different code path: per-component eigenbasis algebra), the
 numpy/scipy evaluation, and the KDE cross-validation against scikit-learn."""
 import numpy as np
 import pytest
-import torch
 from scipy.special import logsumexp, softmax
 
 import chargen_theory as ct
@@ -13,12 +12,7 @@ from chargen_theory.velocity.kde import CV_GRID, cross_validated_bandwidth, scot
 PATHS = ["linear", "follmer", "trig"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _queries(rng, m=300, dim=2):

@@ -8,7 +8,6 @@ knn -0.20 .. -0.26.
 """
 import numpy as np
 import pytest
-import torch
 
 import chargen_theory as ct
 from chargen_theory.metrics import velocity_l2
@@ -18,12 +17,7 @@ GMM = ct.targets.get("gmm", means=[[-2.0, 0.0], [2.0, 0.0], [0.0, 2.0]],
 NS = np.array([250, 500, 1000, 2000, 4000])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("name", ["kde", "nadaraya_watson", "knn"])

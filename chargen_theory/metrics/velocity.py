@@ -63,9 +63,7 @@ def velocity_l2(est, target: Target, path: str | Path, T: float = 1.0, n_eval: i
     n_eval = _validate.positive_int("n_eval", n_eval)
     if n_eval < 2 * n_slices:
         raise ValueError(f"n_eval: must be >= 2 * n_slices = {2 * n_slices}, got {n_eval}")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng: must be a numpy.random.Generator (e.g. numpy.random.default_rng(seed)), "
-                         f"got {type(rng).__name__}")
+    _validate.generator("rng", rng)
     per_slice = n_eval // n_slices
     n = per_slice * n_slices
     t = T * (np.arange(n) + rng.uniform(size=n)) / n

@@ -25,13 +25,6 @@ class OTNotConvergedError(RuntimeError):
     returned in that case, because an unconverged EMD overestimates W2."""
 
 
-def _generator(field: str, rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"{field}: must be a numpy.random.Generator (e.g. numpy.random.default_rng(seed)), "
-                         f"got {type(rng).__name__}")
-    return rng
-
-
 def _sample_pair(x, y) -> tuple[np.ndarray, np.ndarray]:
     """Validate two point clouds of shapes (n, D) and (m, D) with the same D."""
     x = _validate.finite_array("x", x, ndim=2)
@@ -178,7 +171,7 @@ def sliced_w2(x, y, n_projections: int = 200, *, rng: np.random.Generator) -> fl
     """
     x, y = _sample_pair(x, y)
     n_projections = _validate.positive_int("n_projections", n_projections)
-    directions = _generator("rng", rng).standard_normal((x.shape[1], n_projections))
+    directions = _validate.generator("rng", rng).standard_normal((x.shape[1], n_projections))
     directions /= np.linalg.norm(directions, axis=0, keepdims=True)
     return float(ot.sliced_wasserstein_distance(x, y, projections=directions, p=2))
 
@@ -207,7 +200,7 @@ def estimation_floor(target, n: int, rng: np.random.Generator, method: str = "em
     n = _validate.positive_int("n", n)
     repeats = _validate.positive_int("repeats", repeats)
     method = _validate.choice("method", method, ESTIMATORS)
-    rng = _generator("rng", rng)
+    rng = _validate.generator("rng", rng)
     values = np.empty(repeats)
     for r in range(repeats):
         x, y = target.sample(n, rng), target.sample(n, rng)

@@ -47,8 +47,7 @@ class Target:
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n draws of X1 ~ target: shape (n, D), float64. ``rng`` is a numpy Generator."""
         n = _validate.positive_int("n", n)
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError(f"rng: must be a numpy.random.Generator, got {type(rng).__name__}")
+        _validate.generator("rng", rng)
         return self._sample(n, rng)
 
     def posterior_mean(self, a, b, x) -> np.ndarray:
