@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from . import _validate
-from .paths import Path, get as get_path
+from .paths import Interpolant, get as get_path
 
 _ACTIVATIONS = ("relu", "silu")
 _EVAL_BATCH = 65536  # rows per network call in map / sample
@@ -46,7 +46,7 @@ def _torch_threads(n: int):
         torch.set_num_threads(previous)
 
 
-def _resolve_velocity(velocity, path: Path, dim):
+def _resolve_velocity(velocity, path: Interpolant, dim):
     """(callable velocity(t, x), ambient dimension D). A Target is turned into its exact velocity on ``path``."""
     from .targets.base import Target
 
@@ -77,7 +77,7 @@ class CharacteristicGenerator:
     ----------
     velocity : callable ``velocity(t, x)`` -> (n, D) (a fitted estimator, an oracle) or a Target (its exact
         velocity on ``path`` is used).
-    path : path name or Path, used when ``velocity`` is a Target and recorded otherwise.
+    path : path name or Interpolant, used when ``velocity`` is a Target and recorded otherwise.
     K : number of uniform Euler steps on [0, T] (h = T / K) that produce the training characteristics.
     T : final time in (0, 1]; the generator maps the prior to (an approximation of) the law of X_T.
     dim : ambient dimension D; inferred from ``velocity.dim``, ``velocity.dim_`` or ``velocity.target.dim``.

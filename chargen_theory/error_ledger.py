@@ -12,20 +12,19 @@ import numpy as np
 
 from . import _validate
 from .characteristic import CharacteristicGenerator
-from .paths import Path, get as get_path
+from .paths import Interpolant, get as get_path
 
 
 class _MarginalAt:
     """The law of X_T = alpha(T) X0 + beta(T) X1, X0 ~ N(0, I), X1 ~ target: what the flow carries N(0, I) to."""
 
-    def __init__(self, target, path: Path, T: float):
-        self.target = target
-        self.alpha, self.beta = (float(c) for c in path.coefficients(T)[:2])
+    def __init__(self, target, path: Interpolant, T: float):
+        self.target, self.path, self.T = target, path, T
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n draws, (n, D) float64."""
         y = self.target.sample(n, rng)
-        return self.alpha * rng.standard_normal(y.shape) + self.beta * y
+        return self.path.sample(self.T, rng.standard_normal(y.shape), y)
 
 
 def _estimator(estimator, options, target, path, n, rng):
@@ -64,7 +63,7 @@ def ledger(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, *, r
     Parameters
     ----------
     target : a Target (exact velocity; exact flow map where ``flow_map`` has a closed form).
-    path : path name or Path.
+    path : path name or Interpolant.
     estimator : a velocity registry name (fitted here on n samples of the target drawn from ``rng``, with
         ``estimator_options``; "oracle" gets ``target=target``), or an already fitted estimator ``est(t, x)``
         (then ``n`` is recorded as given: pass the sample size it was fitted on).

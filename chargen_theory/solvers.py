@@ -20,7 +20,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from . import _validate
-from .paths import Path, get as get_path
+from .paths import Interpolant, get as get_path
 
 Velocity = Callable[[float, np.ndarray], np.ndarray]
 
@@ -219,7 +219,7 @@ class AffineMap(NamedTuple):
         return self.matrix @ self.matrix.T
 
 
-def gaussian_euler_map(mean, cov, path: str | Path, K: int | None = None, T: float | None = None,
+def gaussian_euler_map(mean, cov, path: str | Interpolant, K: int | None = None, T: float | None = None,
                        grid=None) -> AffineMap:
     """The closed-form affine map z -> x_K of Euler steps with the exact velocity of the target N(mean, cov).
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validate
-from ..paths import Path, get as get_path
+from ..paths import Interpolant, get as get_path
 from ..targets.base import Target
 
 
@@ -36,7 +36,7 @@ class VelocityL2:
     n_eval: int
 
 
-def velocity_l2(est, target: Target, path: str | Path, T: float = 1.0, n_eval: int = 4000,
+def velocity_l2(est, target: Target, path: str | Interpolant, T: float = 1.0, n_eval: int = 4000,
                 rng: np.random.Generator | None = None, n_slices: int = 10) -> VelocityL2:
     """L2 error of a velocity estimate against the target's exact velocity, by stratified Monte Carlo.
 
@@ -48,7 +48,7 @@ def velocity_l2(est, target: Target, path: str | Path, T: float = 1.0, n_eval: i
     Parameters
     ----------
     est : a fitted velocity estimator, or any callable est(t, x) with t (N,), x (N, D) -> (N, D).
-    target : the Target the estimator learned; path : path name or Path.
+    target : the Target the estimator learned; path : path name or Interpolant.
     T : end time in (0, 1]; n_eval : draws (>= 2 n_slices); rng : numpy Generator; n_slices : time slices.
 
     Returns

@@ -1,7 +1,7 @@
 """The target contract: samples, density where one exists, and the exact velocity of every path.
 
 A target only has to supply the posterior mean m1 = E[X1 | a X0 + b X1 = x] (``_posterior_mean``); the velocity
-v(t, x) = a' E[X0 | x] + b' m1 with E[X0 | x] = (x - b m1) / a follows for every path (SCIENCE.md section 2).
+v(t, x) = a' E[X0 | x] + b' m1 with E[X0 | x] = (x - b m1) / a follows for every path (``Interpolant.velocity_from_posterior_mean``, docs/theory.md section 2).
 
 The public methods (``sample``, ``posterior_mean``, ``log_prob``, ``velocity``, ``flow_map``) check their
 arguments and then call the private ``_sample``, ``_posterior_mean``, ``_log_prob``, ``_flow_map`` that a subclass
@@ -12,12 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from ..paths import Path, get as get_path
-
-# Floor on the likelihood variance a^2 (+ b^2 sigma^2). It only acts where that variance is below 1e-200, i.e. at
-# t = 1 (a = 0) for targets without a density, and there it turns the a -> 0 limit (the posterior concentrates on
-# the nearest point of the support) into finite arithmetic instead of 0 / 0.
-VARIANCE_FLOOR = 1e-200
+from ..paths import Interpolant, get as get_path
 
 
 class Target:
@@ -40,7 +35,7 @@ class Target:
     def _log_prob(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{self.name}: no Lebesgue density (the target lies on a lower-dimensional set)")
 
-    def _flow_map(self, z: np.ndarray, t: np.ndarray, path: Path) -> np.ndarray:
+    def _flow_map(self, z: np.ndarray, t: np.ndarray, path: Interpolant) -> np.ndarray:
         raise NotImplementedError(f"{self.name}: no closed-form flow map; use chargen_theory.solvers.reference")
 
     # -- public API ---------------------------------------------------------------------------------------------
@@ -71,7 +66,7 @@ class Target:
         """Log density of X1 at x (n, D) -> (n,); NotImplementedError for targets without a Lebesgue density."""
         return self._log_prob(_validate.points("x", x, self.dim))
 
-    def flow_map(self, z, t, path: str | Path) -> np.ndarray:
+    def flow_map(self, z, t, path: str | Interpolant) -> np.ndarray:
         """Exact characteristic X_t(z) of the probability-flow ODE started at X_0 = z; closed form only.
 
         z: (n, D); t: scalar or shape (n,) in [0, 1]. Returns (n, D) float64; NotImplementedError where no closed
@@ -82,7 +77,7 @@ class Target:
         t = _validate.times("t", t, z.shape[0])
         return self._flow_map(z, t, path)
 
-    def velocity(self, t, x, path: str | Path) -> np.ndarray:
+    def velocity(self, t, x, path: str | Interpolant) -> np.ndarray:
         """Exact velocity v(t, x) = E[alpha'(t) X0 + beta'(t) X1 | X_t = x].
 
         t: scalar or shape (n,), in [0, 1]; x: (n, D). Returns (n, D) float64. Where alpha(t) = 0 (t = 1) the
@@ -93,15 +88,9 @@ class Target:
         path = get_path(path)
         x = _validate.points("x", x, self.dim)
         t = _validate.times("t", t, x.shape[0])
-        a, b, da, db = path.coefficients(t)
-        if path.singular_at_one and np.any(a == 0):
-            raise ValueError(f"t: the {path.name} path's velocity at t = 1 involves the target's score "
-                             f"(alpha * alpha' does not vanish) and is not available; use t < 1 (T < 1)")
-        m1 = self._posterior_mean(a, b, x)
-        safe_a = np.where(a > 0, a, 1.0)
-        e0 = np.where((a > 0)[:, None], (x - b[:, None] * m1) / safe_a[:, None], 0.0)
-        da = np.where(a > 0, da, 0.0)  # a' e0 -> 0 at t = 1 even where a' is infinite (follmer)
-        return da[:, None] * e0 + db[:, None] * m1
+        path.check_velocity_times(t)  # before the posterior mean is computed
+        a, b = path.coefficients(t)[:2]
+        return path.velocity_from_posterior_mean(t, x, self._posterior_mean(a, b, x))
 
     def __call__(self, t, x, path):
         return self.velocity(t, x, path)
@@ -109,20 +98,3 @@ class Target:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim}, intrinsic_dim={self.intrinsic_dim})"
 
-
-def smoothing_split(a: np.ndarray, b: np.ndarray, sigma: float, x: np.ndarray, mean_y: np.ndarray) -> np.ndarray:
-    """E[X1 | x] for X1 = Y + sigma E, E ~ N(0, I), from E[Y | x] (``mean_y``), all shapes (n, D).
-
-    Given Y, x - b Y = a X0 + b sigma E has variance s^2 = a^2 + b^2 sigma^2 and E[E | x, Y] = b sigma (x - b Y) / s^2,
-    so E[X1 | x] = E[Y | x] + (b sigma^2 / s^2) (x - b E[Y | x]).
-    """
-    if sigma == 0.0:
-        return mean_y
-    s2 = likelihood_variance(a, b, sigma)
-    gain = (b * sigma * sigma / s2)[:, None]
-    return mean_y + gain * (x - b[:, None] * mean_y)
-
-
-def likelihood_variance(a: np.ndarray, b: np.ndarray, sigma: float) -> np.ndarray:
-    """s^2 = a^2 + b^2 sigma^2, the variance of x given the unsmoothed Y (floored at VARIANCE_FLOOR); shape (n,)."""
-    return np.maximum(a * a + (b * sigma) ** 2, VARIANCE_FLOOR)

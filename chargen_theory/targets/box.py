@@ -6,7 +6,7 @@ truncated to [l, h]. In the standardised variable z = (b y - x) / s the interval
 zmid = (b (l + h)/2 - x) / s and w = b (h - l) / s, and E[y | x] = (l + h)/2 + (s / b) (E[z] - zmid).
 A component's likelihood is prod_d (Phi(beta) - Phi(alpha)) / (b (h - l)) = prod_d (mass_d / s) with
 mass = (Phi(beta) - Phi(alpha)) / w, the mean of the normal density over the interval; the posterior weight of box k
-is pi_k prod_d mass_kd (s is common to all boxes). Smoothing is split back with ``base.smoothing_split``.
+is pi_k prod_d mass_kd (s is common to all boxes). Smoothing is split back with ``smoothing.smoothing_split``.
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import numpy as np
 from scipy.special import erfcx, ndtr
 
 from .. import _validate
-from .base import Target, likelihood_variance, smoothing_split
+from ..smoothing import likelihood_variance, smoothing_split
+from .base import Target
 from .mixture import logsumexp_rows, mixture_weights, softmax_rows
 
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from ..paths import Path, get as get_path
+from ..paths import Interpolant, get as get_path
 from .mixture import GaussianMixture, psd_eigh
 
 
@@ -33,7 +33,7 @@ class Gaussian(GaussianMixture):
         self.name = "gaussian"
         self.params = {"mean": mean.tolist(), "cov": cov.tolist()}
 
-    def marginal(self, t, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    def marginal(self, t, path: str | Interpolant) -> tuple[np.ndarray, np.ndarray]:
         """Exact law of X_t = alpha(t) X0 + beta(t) X1 at a scalar t in [0, 1]: (mean b m (D,), cov C_t (D, D))."""
         path = get_path(path)
         t = _validate.finite_array("t", t, ndim=0)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from .base import VARIANCE_FLOOR, Target
+from ..smoothing import VARIANCE_FLOOR
+from .base import Target
 
 _CHUNK = 4096  # points per block: keeps the (K*D, block) work arrays in cache
 

@@ -13,7 +13,8 @@ import numpy as np
 from scipy.special import gammaln, ive
 
 from .. import _validate
-from .base import Target, likelihood_variance, smoothing_split
+from ..smoothing import likelihood_variance, smoothing_split
+from .base import Target
 from .mixture import logsumexp_rows, mixture_weights, softmax_rows
 from .subspace import orthonormal_frame, seed_value
 

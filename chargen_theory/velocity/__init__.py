@@ -34,7 +34,7 @@ def register(name: str, cls: type) -> None:
        as an attribute of the same name (validate if you like, but compute nothing): ``get_params`` reads them
        back from the signature.
     2. Implement ``_fit(self, x1, path, rng)``: x1 is a validated (n, D) float64 array, path a
-       ``chargen_theory.paths.Path``, rng a numpy Generator or None (call ``base.require_rng`` if you draw random
+       ``chargen_theory.paths.Interpolant``, rng a numpy Generator or None (call ``base.require_rng`` if you draw random
        numbers). Store what you learn in attributes ending in ``_``.
     3. Implement ``_predict(self, t, x)``: t (m,) and x (m, D) are validated float64 arrays, ``self.path_`` and
        ``self.dim_`` are set; return v_hat(t, x) as (m, D).

@@ -12,7 +12,7 @@ import inspect
 import numpy as np
 
 from .. import _validate
-from ..paths import Path, get as get_path
+from ..paths import Interpolant, get as get_path
 
 
 class NotFittedError(RuntimeError):
@@ -39,45 +39,16 @@ def rule_or_value(field: str, value, rules: tuple[str, ...], check) -> None:
         raise ValueError(f"{err}; or one of: {', '.join(sorted(rules))}") from None
 
 
-def velocity_from_posterior_mean(path: Path, t: np.ndarray, x: np.ndarray, m1: np.ndarray) -> np.ndarray:
-    """v = a' E[X0 | x] + b' m1 with E[X0 | x] = (x - b m1) / a; t (m,), x and m1 (m, D) -> (m, D).
-
-    Same convention as ``Target.velocity`` at a = 0 (t = 1): a' E[X0 | x] is taken as 0 there, and t = 1 is
-    rejected (ValueError) on paths where alpha * alpha' does not vanish (``path.singular_at_one``: follmer).
-    """
-    a, b, da, db = path.coefficients(t)
-    if path.singular_at_one and np.any(a == 0):
-        raise ValueError(f"t: the {path.name} path's velocity at t = 1 involves the score of the estimated "
-                         f"measure (alpha * alpha' does not vanish) and is not available; use t < 1 (T < 1)")
-    positive = a > 0
-    e0 = np.where(positive[:, None], (x - b[:, None] * m1) / np.where(positive, a, 1.0)[:, None], 0.0)
-    return np.where(positive, da, 0.0)[:, None] * e0 + db[:, None] * m1
-
-
-def training_pairs(x1: np.ndarray, path: Path, t_max: float, pairs_per_sample: int, rng: np.random.Generator):
-    """Regression data for velocity matching: each sample X1 is paired with ``pairs_per_sample`` fresh draws
-    t ~ U[0, t_max], X0 ~ N(0, I).
-
-    Returns t (N,), X_t = alpha(t) X0 + beta(t) X1 (N, D) and the conditional target alpha'(t) X0 + beta'(t) X1
-    (N, D), with N = n * pairs_per_sample.
-    """
-    y = np.repeat(x1, pairs_per_sample, axis=0)
-    t = rng.uniform(0.0, t_max, size=y.shape[0])
-    x0 = rng.standard_normal(y.shape)
-    a, b, da, db = path.coefficients(t)
-    return t, a[:, None] * x0 + b[:, None] * y, da[:, None] * x0 + db[:, None] * y
-
-
 class VelocityEstimator:
     """Base class of the velocity estimators.
 
-    Fitted attributes set by ``fit`` for every estimator: ``path_`` (the Path), ``dim_`` (D), ``n_samples_`` (n).
+    Fitted attributes set by ``fit`` for every estimator: ``path_`` (the Interpolant), ``dim_`` (D), ``n_samples_`` (n).
     """
 
     name: str = "estimator"
 
     # -- to implement (arguments already validated) ------------------------------------------------------------
-    def _fit(self, x1: np.ndarray, path: Path, rng) -> None:
+    def _fit(self, x1: np.ndarray, path: Interpolant, rng) -> None:
         raise NotImplementedError
 
     def _predict(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -88,13 +59,13 @@ class VelocityEstimator:
         """The hyperparameters: {argument of __init__: its stored value} (for sweep records and cloning)."""
         return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
 
-    def fit(self, x1, path: str | Path, rng: np.random.Generator | None = None) -> "VelocityEstimator":
+    def fit(self, x1, path: str | Interpolant, rng: np.random.Generator | None = None) -> "VelocityEstimator":
         """Learn the velocity of the path from X1 -> target.
 
         Parameters
         ----------
         x1 : (n, D) float array, samples of the target (finite).
-        path : a path name ("linear", "follmer", "trig") or a ``chargen_theory.paths.Path``.
+        path : a path name ("linear", "follmer", "trig") or a ``chargen_theory.paths.Interpolant``.
         rng : numpy Generator; required by the estimators that draw random numbers.
 
         Returns

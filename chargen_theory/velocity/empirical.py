@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import VelocityEstimator, velocity_from_posterior_mean
+from .base import VelocityEstimator
 from .kernels import gaussian_posterior_mean
 
 
@@ -29,4 +29,4 @@ class EmpiricalVelocity(VelocityEstimator):
     def _predict(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
         a, b = self.path_.alpha(t), self.path_.beta(t)
         m1 = gaussian_posterior_mean(x, self.samples_, b, a * a)
-        return velocity_from_posterior_mean(self.path_, t, x, m1)
+        return self.path_.velocity_from_posterior_mean(t, x, m1)

@@ -2,7 +2,7 @@
 
 The KDE (1/n) sum_i N(y_i, bw^2 I) is a Gaussian mixture, so its velocity is exact: the sample-index posterior is
 softmax_i(-|x - b y_i|^2 / (2 s^2)) with s^2 = a^2 + b^2 bw^2, and each component's posterior mean is
-y_i + (b bw^2 / s^2)(x - b y_i) (``targets.base.smoothing_split``). The KDE is the paper's data assumption
+y_i + (b bw^2 / s^2)(x - b y_i) (``smoothing.smoothing_split``). The KDE is the paper's data assumption
 mu = N(0, sigma^2 I) * nu applied to the empirical measure.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from ..targets.base import likelihood_variance, smoothing_split
-from .base import VelocityEstimator, rule_or_value, velocity_from_posterior_mean
+from ..smoothing import likelihood_variance, smoothing_split
+from .base import VelocityEstimator, rule_or_value
 from .kernels import gaussian_kde_log_density, gaussian_posterior_mean
 
 BANDWIDTH_RULES = ("scott", "cv")
@@ -74,4 +74,4 @@ class KDEVelocity(VelocityEstimator):
         a, b = self.path_.alpha(t), self.path_.beta(t)
         mean_y = gaussian_posterior_mean(x, self.samples_, b, likelihood_variance(a, b, self.bandwidth_))
         m1 = smoothing_split(a, b, self.bandwidth_, x, mean_y)
-        return velocity_from_posterior_mean(self.path_, t, x, m1)
+        return self.path_.velocity_from_posterior_mean(t, x, m1)

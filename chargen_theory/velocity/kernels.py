@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..targets.base import VARIANCE_FLOOR
+from ..smoothing import VARIANCE_FLOOR
 
 QUERY_BLOCK = 512
 SAMPLE_BLOCK = 2048
@@ -83,7 +83,7 @@ def softmax_average(queries, keys, values, *, query_block: int = QUERY_BLOCK, sa
 def gaussian_posterior_mean(x: np.ndarray, y: np.ndarray, b: np.ndarray, s2: np.ndarray) -> np.ndarray:
     """sum_i w_i y_i with w_i(x) ∝ exp(-|x - b y_i|^2 / (2 s2)): the mean of y_I under the posterior of the index I.
 
-    x (m, D) queries, y (n, D) samples, b and s2 (m,) per query (s2 floored at targets.base.VARIANCE_FLOOR, which
+    x (m, D) queries, y (n, D) samples, b and s2 (m,) per query (s2 floored at smoothing.VARIANCE_FLOOR, which
     makes s2 = 0 the nearest-sample limit). Returns (m, D).
     """
     s2 = np.maximum(s2, VARIANCE_FLOOR)

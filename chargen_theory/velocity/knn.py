@@ -1,6 +1,6 @@
 """k-nearest-neighbour velocity: the mean conditional target of the k regression pairs nearest in (t, X_t).
 
-Same regression pairs as Nadaraya-Watson (``training_pairs``: ``pairs_per_sample`` fresh t ~ U[0, t_max],
+Same regression pairs as Nadaraya-Watson (``Interpolant.training_pairs``: ``pairs_per_sample`` fresh t ~ U[0, t_max],
 X0 ~ N(0, I) per sample; Y = alpha'(t) X0 + beta'(t) X1). Time is rescaled by sigma_x / sigma_t (standard
 deviations of the X_t coordinates, pooled, and of t) so that a unit of scaled t spreads like a unit of x.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from .base import VelocityEstimator, require_rng, rule_or_value, training_pairs
+from .base import VelocityEstimator, require_rng, rule_or_value
 
 K_RULES = ("rule",)
 
@@ -47,7 +47,7 @@ class KNNVelocity(VelocityEstimator):
         from sklearn.neighbors import KNeighborsRegressor
 
         rng = require_rng(self.name, rng)
-        times, points, responses = training_pairs(x1, path, float(self.t_max), self.pairs_per_sample, rng)
+        times, points, responses = path.training_pairs(x1, float(self.t_max), self.pairs_per_sample, rng)
         n_pairs = times.shape[0]
         self.k_ = min(rule_neighbours(n_pairs, x1.shape[1]) if self.k == "rule" else int(self.k), n_pairs)
         sigma_x = float(np.sqrt(points.var(axis=0).mean()))

@@ -130,10 +130,9 @@ class MLPVelocity(VelocityEstimator):
         """Network inputs (t, X_t / scale) and targets (alpha' X0 + beta' X1) / scale for samples y (scaled)."""
         t = rng.uniform(0.0, float(self.t_max), size=y.shape[0])
         x0 = rng.standard_normal(y.shape) / self.scale_
-        a, b, da, db = path.coefficients(t)
-        inputs = np.hstack([t[:, None], a[:, None] * x0 + b[:, None] * y])
-        return torch.from_numpy(inputs.astype(np.float32)), torch.from_numpy((da[:, None] * x0 + db[:, None] * y)
-                                                                             .astype(np.float32))
+        inputs = np.hstack([t[:, None], path.sample(t, x0, y)])
+        responses = path.conditional_velocity(t, x0, y)
+        return torch.from_numpy(inputs.astype(np.float32)), torch.from_numpy(responses.astype(np.float32))
 
     # -- contract -----------------------------------------------------------------------------------------------
     def _fit(self, x1, path, rng) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from .base import VelocityEstimator, require_rng, rule_or_value, training_pairs
+from .base import VelocityEstimator, require_rng, rule_or_value
 from .kernels import gaussian_kernel_regression
 
 BANDWIDTH_RULES = ("rule", "cv")
@@ -60,7 +60,7 @@ class NadarayaWatsonVelocity(VelocityEstimator):
 
     def _fit(self, x1, path, rng) -> None:
         rng = require_rng(self.name, rng)
-        times, points, responses = training_pairs(x1, path, float(self.t_max), self.pairs_per_sample, rng)
+        times, points, responses = path.training_pairs(x1, float(self.t_max), self.pairs_per_sample, rng)
         rule_t, rule_x = rule_bandwidths(times, points)
         h_t = rule_t if isinstance(self.bandwidth_t, str) else float(self.bandwidth_t)
         h_x = rule_x if isinstance(self.bandwidth_x, str) else float(self.bandwidth_x)
