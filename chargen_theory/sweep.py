@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, _validate, config as config_module, experiments
+from . import __version__, _validate, config as config_module, experiments, training
 
 IDENTITY_COLUMNS = ("experiment", "cell_id", "seed", "status", "message", "seconds")
 PARAMETER_COLUMNS = config_module.COLUMN_PARAMETERS + ("options",)
@@ -167,16 +167,9 @@ def one_thread():
     """Cap BLAS/OpenMP pools (threadpoolctl) and torch (if loaded) to one thread; restore afterwards."""
     from threadpoolctl import threadpool_limits
 
-    torch = sys.modules.get("torch")
-    previous = torch.get_num_threads() if torch is not None else None
-    if torch is not None:
-        torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        if torch is not None:
-            torch.set_num_threads(previous)
+    capped = training.torch_threads(1) if "torch" in sys.modules else contextlib.nullcontext()
+    with threadpool_limits(limits=1), capped:
+        yield
 
 
 # -- execution backends -----------------------------------------------------------------------------------------------

@@ -6,9 +6,7 @@ import pytest
 def one_torch_thread():
     """Run a module's tests with torch capped at one thread (2 shared cores: oversubscription slows torch ~20x),
     restoring the previous setting afterwards. Opt in with ``pytestmark = pytest.mark.usefixtures(...)``."""
-    import torch
+    from chargen_theory import training
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with training.torch_threads(1):
+        yield

@@ -1,12 +1,11 @@
 """The error ledger: columns recomputed independently, Minkowski per row, the law of X_T, determinism."""
 import numpy as np
 import pytest
-import torch
 
 import chargen_theory as ct
 from chargen_theory.error_ledger import _MarginalAt
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 MEAN = np.array([1.0, -0.5])
 COV = np.array([[2.0, 0.6], [0.6, 0.5]])

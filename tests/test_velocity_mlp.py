@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 import chargen_theory as ct
 from chargen_theory.metrics import velocity_l2
@@ -16,9 +15,7 @@ from chargen_theory.metrics import velocity_l2
 
 @pytest.mark.slow
 def test_mlp_learns_eight_gaussians():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with ct.training.torch_threads(1):
         target = ct.targets.get("8gaussians")
         rng = np.random.default_rng(0)
         x1 = target.sample(10_000, rng)
@@ -26,8 +23,6 @@ def test_mlp_learns_eight_gaussians():
         est = ct.velocity.get("mlp").fit(x1, "linear", rng=rng)
         cpu = time.process_time() - cpu
         result = velocity_l2(est, target, "linear", T=1.0, n_eval=20_000, rng=np.random.default_rng(99))
-    finally:
-        torch.set_num_threads(threads)
     print(f"mlp 8gaussians n=10000: relative L2 {result.relative:.4f} (L2 {result.value:.4f} +- {result.stderr:.4f}),"
           f" fit CPU {cpu:.1f} s, {est.epochs_} epochs, {est.samples_per_second_:.0f} pairs/s")
     assert result.relative < 0.16

@@ -1,22 +1,20 @@
 """ReLU-network velocity: least squares on the flow-matching loss |net(t, X_t) - (alpha'(t) X0 + beta'(t) X1)|^2.
 
-Training is torch float32 on the CPU with ``threads`` threads (default 1; torch's setting is restored after fit and
-predict), Adam with a cosine-annealed learning rate, fresh (t, X0) for every sample in every epoch, t uniform on
-[0, t_max] (t_max < 1 keeps the follmer path's alpha' -> -inf out of the loss), and early stopping on a held-out
-split of the samples with fixed (t, X0) draws: the weights of the best held-out epoch are kept. Everything random
-comes from the ``rng`` passed to fit (data draws from it directly, the weight initialisation from a
-torch.Generator seeded by it), so equal seeds give equal networks. Predictions are float64 arrays.
+Training (chargen_theory.training) is torch float32 on the CPU with ``threads`` threads (default 1; torch's setting
+is restored after fit and predict), Adam with a learning rate cosine-annealed to 0 over all steps, fresh (t, X0) for
+every sample in every epoch, t uniform on [0, t_max] (t_max < 1 keeps the follmer path's alpha' -> -inf out of the
+loss), and early stopping on a held-out split of the samples with fixed (t, X0) draws: the weights of the best
+held-out epoch are kept. Everything random comes from the ``rng`` passed to fit, so equal seeds give equal networks.
+Predictions are float64 arrays.
 """
 from __future__ import annotations
 
 import math
-import time
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 
-from .. import _validate
+from .. import _validate, training
 from .base import VelocityEstimator, require_rng, rule_or_value
 
 AUTO = ("auto",)
@@ -39,43 +37,6 @@ def auto_patience(epochs: int) -> int:
     """Epochs without a better held-out loss before stopping: max(10, epochs // 2). Long, because while the
     learning rate is high the held-out loss fluctuates with the SGD noise; it stops runs that overfit."""
     return max(10, epochs // 2)
-
-
-@contextmanager
-def torch_settings(threads: int | None, deterministic: bool = True):
-    """Run with ``threads`` torch threads (None: unchanged) and, if ``deterministic``, deterministic algorithms;
-    restore both after. Settings already in force are not touched (this wraps every predict call)."""
-    old_threads, old_deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    set_threads = threads is not None and threads != old_threads
-    set_deterministic = deterministic and not old_deterministic
-    if set_threads:
-        torch.set_num_threads(threads)
-    if set_deterministic:
-        torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        if set_threads:
-            torch.set_num_threads(old_threads)
-        if set_deterministic:
-            torch.use_deterministic_algorithms(False)
-
-
-def relu_network(dim: int, width: int, depth: int, generator: torch.Generator) -> torch.nn.Sequential:
-    """(t, x) in R^(1+D) -> R^D: ``depth`` hidden Linear + ReLU layers of ``width``, then Linear; float32.
-
-    Initialised like torch.nn.Linear's default (Kaiming-uniform weights, uniform biases) but from ``generator``,
-    so the global torch RNG is neither used nor advanced.
-    """
-    sizes = [dim + 1] + [width] * depth + [dim]
-    layers: list[torch.nn.Module] = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        layer = torch.nn.utils.skip_init(torch.nn.Linear, fan_in, fan_out)
-        torch.nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5.0), generator=generator)
-        bound = 1.0 / math.sqrt(fan_in)
-        torch.nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
-        layers += [layer, torch.nn.ReLU()]
-    return torch.nn.Sequential(*layers[:-1])
 
 
 class MLPVelocity(VelocityEstimator):
@@ -148,49 +109,29 @@ class MLPVelocity(VelocityEstimator):
         epochs = auto_epochs(train.shape[0]) if self.epochs == "auto" else int(self.epochs)
         patience = auto_patience(epochs) if self.patience == "auto" else int(self.patience)
         val_inputs, val_targets = self._pairs(np.repeat(val, math.ceil(VALIDATION_PAIRS / n_val), axis=0), rng, path)
-        generator = torch.Generator().manual_seed(int(rng.integers(2 ** 63 - 1)))
-        with torch_settings(self.threads):
-            net = relu_network(dim, self.width_, int(self.depth), generator)
-            steps_per_epoch = math.ceil(train.shape[0] / self.batch_size)
-            # fused: one kernel per step for all parameters, about 20% faster steps on the CPU for small networks
-            optimizer = torch.optim.Adam(net.parameters(), lr=float(self.lr), fused=True)
-            schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch)
-            best_loss, best_epoch, best_state = math.inf, 0, None
-            start = time.perf_counter()
-            for epoch in range(1, epochs + 1):
-                inputs, targets = self._pairs(train, rng, path)
-                perm = torch.from_numpy(rng.permutation(train.shape[0]))
-                epoch_loss = torch.zeros(())
-                for step in range(steps_per_epoch):
-                    batch = perm[step * self.batch_size:(step + 1) * self.batch_size]
-                    loss = (net(inputs[batch]) - targets[batch]).square().sum(dim=1).mean()
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    schedule.step()
-                    epoch_loss += loss.detach()
-                if not torch.isfinite(epoch_loss):  # checked once an epoch: a per-step check costs a sync a step
-                    raise FloatingPointError(
-                        f"mlp: training loss is {epoch_loss.item()} in epoch {epoch} (diverged); "
-                        f"try a smaller lr (now {self.lr}) or a smaller t_max (now {self.t_max})")
-                with torch.no_grad():
-                    val_loss = float((net(val_inputs) - val_targets).square().sum(dim=1).mean())
-                if not math.isfinite(val_loss):
-                    raise FloatingPointError(f"mlp: held-out loss is {val_loss} after epoch {epoch} (diverged); "
-                                             f"try a smaller lr (now {self.lr})")
-                if val_loss < best_loss:
-                    best_loss, best_epoch = val_loss, epoch
-                    best_state = {k: v.clone() for k, v in net.state_dict().items()}
-                elif epoch - best_epoch >= patience:
-                    break
-            self.train_seconds_ = time.perf_counter() - start
-            net.load_state_dict(best_state)
-        self.network_ = net.eval()
-        self.epochs_, self.best_epoch_, self.validation_loss_ = epoch, best_epoch, best_loss
-        self.samples_per_second_ = epoch * train.shape[0] / self.train_seconds_
+        generator = training.torch_generator(rng)
+        steps_per_epoch = math.ceil(train.shape[0] / self.batch_size)
+
+        def batch_losses(epoch):
+            inputs, targets = self._pairs(train, rng, path)
+            perm = torch.from_numpy(rng.permutation(train.shape[0]))
+            for step in range(steps_per_epoch):
+                batch = perm[step * self.batch_size:(step + 1) * self.batch_size]
+                yield (net(inputs[batch]) - targets[batch]).square().sum(dim=1).mean()
+
+        with training.torch_threads(self.threads, deterministic=True):
+            net = training.mlp(dim + 1, dim, self.width_, int(self.depth), "relu", generator)
+            log = training.train(
+                net, epochs=epochs, steps_per_epoch=steps_per_epoch, lr=self.lr, batch_losses=batch_losses,
+                validation_loss=lambda: (net(val_inputs) - val_targets).square().sum(dim=1).mean(),
+                patience=patience, label="mlp", hint=f"try a smaller lr (now {self.lr}) or t_max (now {self.t_max})")
+        self.network_ = net
+        self.epochs_, self.best_epoch_, self.validation_loss_ = log.epochs, log.best_epoch, log.best_loss
+        self.train_seconds_ = log.seconds
+        self.samples_per_second_ = log.epochs * train.shape[0] / log.seconds
 
     def _predict(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
         inputs = torch.from_numpy(np.hstack([t[:, None], x / self.scale_]).astype(np.float32))
-        with torch_settings(self.threads, deterministic=False), torch.inference_mode():
+        with training.torch_threads(self.threads), torch.inference_mode():
             out = torch.cat([self.network_(chunk) for chunk in torch.split(inputs, PREDICT_CHUNK)])
         return out.numpy().astype(np.float64) * self.scale_
