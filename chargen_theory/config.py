@@ -46,17 +46,10 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
-from . import _validate, experiments, paths
+from . import _validate, cells, experiments
 
 TOP_LEVEL_KEYS = ("claim", "description", "experiment", "out", "root_seed", "seeds")
 BLOCK_KEYS = ("claims", "kind", "seeds", "zip")
-COLUMN_PARAMETERS = ("target", "target_params", "path", "estimator", "estimator_params",
-                     "n", "m", "K", "h", "T", "d_star", "D")
-"""Cell parameters that are results-table columns; other accepted keys land in the ``options`` column (JSON)."""
-PARAMETERS = ("target", "estimator", "path", "n", "m", "K", "T", "d_star", "D", "n_eval", "n_test", "w2_n",
-              "generator")
-"""The vocabulary of parameters an experiment kind may accept (``h`` comes with ``K``)."""
-_INT_KEYS = ("n", "m", "K", "d_star", "D", "n_eval", "n_test", "w2_n")
 _ROOT_SEED_MAX = 2**63 - 1
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -190,7 +183,7 @@ def _experiment(i: int, block: dict, default_seeds: int, user_claims: dict) -> E
         kind = experiments.get(block["kind"])
     except ValueError as err:
         raise ValueError(f"{where}.kind: {str(err).split(': ', 1)[1]}") from None
-    accepted = set(kind.parameters) | ({"h"} if "K" in kind.parameters else set())
+    accepted = set(kind.parameters) | ({"h"} if "K" in kind.parameters else set())  # h = T/K: K or h
     _check_keys(where, block, accepted | set(BLOCK_KEYS))
     seeds = _validate.positive_int(f"{where}.seeds", block.get("seeds", default_seeds))
     given = {key: value for key, value in block.items() if key not in BLOCK_KEYS}
@@ -203,71 +196,33 @@ def _experiment(i: int, block: dict, default_seeds: int, user_claims: dict) -> E
             missing = "K or h" if key == "K" else key
             raise ValueError(f"{where}.{missing}: missing (required by experiment kind {kind.name!r})")
         given[key] = default
-    axes = {key: _values(f"{where}.{key}", key, value) for key, value in given.items()}
+    axes = {key: _values(f"{where}.{key}", _check(kind, key), value) for key, value in given.items()}
     groups = _zip_groups(f"{where}.zip", block.get("zip", []), axes, given)
     cells = tuple(_cell(where, kind, point) for point in _grid(axes, groups))
     fits = _fits(where, kind, block.get("claims"), user_claims)
     return Experiment(index=i, kind=kind.name, seeds=seeds, cells=cells, fits=fits)
 
 
-def _values(field: str, key: str, value) -> list:
-    """The validated values of one parameter: several when the config gives a list (a grid axis), else one."""
-    if key in ("target", "estimator"):
-        specs = value if isinstance(value, list) else [value]
-        if not specs:
-            raise ValueError(f"{field}: empty grid; give at least one {key}")
-        values = [_spec(f"{field}[{j}]" if isinstance(value, list) else field, key, s) for j, s in enumerate(specs)]
-    elif key == "generator":
-        if not isinstance(value, dict):
-            raise ValueError(f"{field}: must be a table of CharacteristicGenerator options, got {value!r}")
-        return [value]
-    elif isinstance(value, list):
+def _check(kind: experiments.Kind, key: str):
+    """The check of parameter ``key`` for ``kind``: the kind's own (``Kind.checks``), else the shared schema's."""
+    return kind.checks[key] if key in kind.checks else cells.PARAMETERS[key].check
+
+
+def _values(field: str, check, value) -> list:
+    """The validated values of one parameter: several when the config gives a list (a grid axis), else one.
+    Table-valued options (``cells.table``) are fixed, never a grid."""
+    if check is cells.table:
+        return [check(field, value)]
+    if isinstance(value, list):
         if not value:
             raise ValueError(f"{field}: empty grid; give at least one value")
-        values = [_scalar(f"{field}[{j}]", key, v) for j, v in enumerate(value)]
+        values = [check(f"{field}[{j}]", v) for j, v in enumerate(value)]
     else:
-        values = [_scalar(field, key, value)]
-    canon = [canonical_json(v) for v in values]
+        values = [check(field, value)]
+    canon = [cells.canonical_json(v) for v in values]
     if len(set(canon)) != len(canon):
         raise ValueError(f"{field}: duplicate values in the grid")
     return values
-
-
-def _scalar(field: str, key: str, value):
-    if key == "path":
-        if not isinstance(value, str):
-            raise ValueError(f"{field}: must be a path name; allowed: {', '.join(paths.names())}")
-        return _validate.choice(field, value, paths.names())
-    if key in _INT_KEYS:
-        return _validate.positive_int(field, value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{field}: must be a number, got {value!r}")
-    if key == "T":
-        return _validate.end_time(field, value)
-    if key == "h":
-        return _validate.positive_float(field, value)
-    raise ValueError(f"{field}: not a configuration parameter; experiment kinds may declare: "
-                     f"{', '.join(PARAMETERS)}")
-
-
-def _spec(field: str, key: str, spec) -> tuple[str, dict]:
-    """A target or estimator: a name, or a table with ``name`` and its parameters."""
-    registry = _registry_names(key)
-    if isinstance(spec, str):
-        spec = {"name": spec}
-    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-        raise ValueError(f"{field}.name: give a name or a table with 'name'; allowed: {', '.join(registry)}")
-    _validate.choice(f"{field}.name", spec["name"], registry)
-    params = {k: v for k, v in spec.items() if k != "name"}
-    return spec["name"], params
-
-
-def _registry_names(key: str) -> list[str]:
-    if key == "target":
-        from . import targets
-        return targets.names()
-    from . import velocity
-    return velocity.names()
 
 
 def _zip_groups(field: str, value, axes: dict, given: dict) -> list[tuple[str, ...]]:
@@ -306,20 +261,14 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
     """Normalise one grid point into a cell: K and h, target dims, the options column; check consistency."""
     cell, options = {}, {}
     for key, value in point.items():
-        if key in ("target", "estimator"):
+        if key in cells.SPECS:
             cell[key], cell[f"{key}_params"] = value
-        elif key in COLUMN_PARAMETERS:
+        elif key in cells.COLUMNS and key not in kind.checks:
             cell[key] = value
         else:
             options[key] = value
-    if "h" in cell:
-        T = cell.get("T", 1.0)
-        steps = round(T / cell["h"])
-        if steps < 1 or abs(steps * cell["h"] - T) > 1e-9 * T:
-            raise ValueError(f"{where}.h: T/h must be a whole number of steps, got T = {T}, h = {cell['h']}")
-        cell["K"] = steps
-    if "K" in cell:
-        cell["h"] = cell.get("T", 1.0) / cell["K"]
+    if "K" in cell or "h" in cell:
+        cell["K"], cell["h"] = cells.steps(where, cell.get("T", 1.0), cell.get("K"), cell.get("h"))
     if "d_star" in cell and "D" in cell and cell["d_star"] > cell["D"]:
         raise ValueError(f"{where}.d_star: must be <= D, got d_star = {cell['d_star']} > D = {cell['D']}")
     if "target" in cell:
@@ -336,12 +285,12 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
 
 def _check_target(where: str, cell: dict) -> None:
     """Build the cell's target (and estimator) once to validate their parameters; record the target's dims."""
-    from .experiments import _build
+    from .experiments import build
 
     name = cell["target"]
-    cell["target_params"] = _build.dimension_params(name, cell["target_params"], cell.get("d_star"), cell.get("D"))
+    cell["target_params"] = build.dimension_params(name, cell["target_params"], cell.get("d_star"), cell.get("D"))
     try:
-        target = _build.target(cell)
+        target = build.target(cell)
     except (ValueError, TypeError) as err:
         raise ValueError(f"{where}.target: {name}: {one_line(err)}") from None
     for key, value in (("d_star", target.intrinsic_dim), ("D", target.dim)):
@@ -351,7 +300,7 @@ def _check_target(where: str, cell: dict) -> None:
         cell[key] = int(value)
     if "estimator" in cell:
         try:
-            _build.estimator(cell, target)
+            build.estimator(cell, target)
         except (ValueError, TypeError) as err:
             raise ValueError(f"{where}.estimator: {cell['estimator']}: {one_line(err)}") from None
 
@@ -383,11 +332,6 @@ def _fits(where: str, kind: experiments.Kind, selected, user_claims: dict) -> tu
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------------
-def canonical_json(value) -> str:
-    """Deterministic JSON: sorted keys, no spaces, floats by repr, NaN rejected (hashing, duplicate checks)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-
-
 def one_line(err: BaseException) -> str:
     """An exception's message on one line (whitespace runs collapsed); its type name when it has none."""
     text = " ".join(str(err).split())

@@ -1,4 +1,4 @@
-"""The error ledger: one run of the whole pipeline, split into the terms of the paper's bound (SCIENCE.md 1.6).
+"""The error ledger: one run of the whole pipeline, split into the terms of the paper's bound (docs/theory.md 1.6).
 
 ``ledger(...)`` fits a velocity estimator on n target samples, runs K Euler steps of the exact and of the estimated
 velocity, fits a CharacteristicGenerator on m Euler-hat characteristics, and measures every term on the SAME test
@@ -7,6 +7,7 @@ inequality row by row: total_coupling <= fit_error + euler_hat_error.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -55,10 +56,29 @@ def exact_flow(target, path, z, T: float) -> tuple[np.ndarray, str]:
         return solvers.reference(lambda t, x: target.velocity(t, x, path), z, T=T), "reference"
 
 
-def ledger(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, *, rng: np.random.Generator,
-           generator_options: dict | None = None, estimator_options: dict | None = None, n_test: int = 2000,
-           w2_n: int = 1000, n_eval: int = 2000, floor_repeats: int = 3, return_parts: bool = False):
-    """One row of the results table: every error term of the characteristic generator on one configuration.
+@dataclass(frozen=True)
+class LedgerRun:
+    """A ledger with the pieces behind it (for checks and figures): ``record`` (see ``ledger``), ``generator`` (the
+    fitted CharacteristicGenerator), ``estimator`` (the fitted velocity), ``z_test`` (n_test, D) and ``flow`` =
+    X_T(z_test) (n_test, D)."""
+
+    record: dict
+    generator: CharacteristicGenerator
+    estimator: object
+    z_test: np.ndarray
+    flow: np.ndarray
+
+
+def ledger(*args, **kwargs) -> dict:
+    """One row of the results table: every error term of the characteristic generator on one configuration;
+    ``ledger_run(*args, **kwargs).record`` (arguments and columns: see ``ledger_run``)."""
+    return ledger_run(*args, **kwargs).record
+
+
+def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, *, rng: np.random.Generator,
+               generator_options: dict | None = None, estimator_options: dict | None = None, n_test: int = 2000,
+               w2_n: int = 1000, n_eval: int = 2000, floor_repeats: int = 3) -> LedgerRun:
+    """Fit and measure the whole pipeline on one configuration; returns a LedgerRun whose ``record`` is one row.
 
     Parameters
     ----------
@@ -77,7 +97,6 @@ def ledger(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, *, r
     w2_n : sample size of each side of the empirical W2 and its floor.
     n_eval : evaluation points of ``metrics.velocity_l2``.
     floor_repeats : independent sample pairs averaged in ``total_w2_floor``.
-    return_parts : also return the pieces behind the record (for checks and figures).
 
     Returns
     -------
@@ -96,8 +115,6 @@ def ledger(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, *, r
       train_seconds, epochs, samples_per_second (training pairs / s), and the configuration: target, path,
       estimator, dim, intrinsic_dim, n, m, K, T, n_test, w2_n, endpoint_only.
 
-    With ``return_parts``: (record, parts), parts = {"generator": the fitted CharacteristicGenerator,
-    "estimator": the fitted velocity estimator, "z_test": (n_test, D), "flow": X_T(z_test) (n_test, D)}.
     """
     from . import metrics, solvers
 
@@ -148,7 +165,5 @@ def ledger(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, *, r
         "nfe_per_sample": 1, "euler_nfe_per_sample": K, "nfe_fit": gen.nfe_fit_,
         "train_seconds": gen.train_seconds_, "epochs": gen.epochs_, "samples_per_second": gen.samples_per_second_,
     }
-    if return_parts:
-        return record, {"generator": gen, "estimator": est, "z_test": z_test, "flow": flow}
-    return record
+    return LedgerRun(record, gen, est, z_test, flow)
 

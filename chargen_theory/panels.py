@@ -81,28 +81,27 @@ def sweep_panels(cfg, out) -> list[Path]:
 
     Costs one extra cell per family; ``chargen_theory.report.write_report`` links the panels.
     """
-    from . import sweep
-    from .experiments import _build
-    from .experiments.chargen_vs_n import ledger_of
+    from . import cells, sweep
+    from .experiments import build
+    from .experiments.chargen_vs_n import ledger_run
 
     largest = {}
     for unit in sweep.units(cfg):
         if unit.experiment != "chargen_vs_n" or unit.seed != 0 or unit.cell["D"] != 2:
             continue
-        family = sweep.cell_id(unit.experiment, {k: v for k, v in unit.cell.items() if k != "n"})
+        family = cells.cell_id(unit.experiment, {k: v for k, v in unit.cell.items() if k != "n"})
         if family not in largest or unit.cell["n"] > largest[family].cell["n"]:
             largest[family] = unit
     figures = Path(out) / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     written = []
     for family, unit in sorted(largest.items()):
-        rng = np.random.default_rng(np.random.SeedSequence(list(unit.entropy)))
-        with sweep.one_thread():  # as in the sweep, so that the refit is that row's generator
-            _, parts = ledger_of(unit.cell, rng, return_parts=True)
-        fig = characteristics_panel(_build.target(unit.cell), parts["generator"], np.random.default_rng(0))
-        fig.suptitle(f"{unit.cell['target']}, {unit.cell['estimator']}: n = {unit.cell['n']}, "
-                     f"m = {unit.cell['m']}, K = {unit.cell['K']}, T = {unit.cell['T']:g} (seed 0)", fontsize="small")
-        path = figures / f"panel_{unit.cell['target']}_{unit.cell['estimator']}_{family[:6]}.png"
+        with sweep.replay(unit) as (cell, rng):  # the computation of that results row
+            generator = ledger_run(cell, rng).generator
+        fig = characteristics_panel(build.target(cell), generator, np.random.default_rng(0))
+        fig.suptitle(f"{cell['target']}, {cell['estimator']}: n = {cell['n']}, m = {cell['m']}, K = {cell['K']}, "
+                     f"T = {cell['T']:g} (seed 0)", fontsize="small")
+        path = figures / f"panel_{cell['target']}_{cell['estimator']}_{family[:6]}.png"
         fig.savefig(path, dpi=100)
         written.append(path)
     return written

@@ -43,16 +43,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import _validate, claims as _claims
-
-PARAMETER_COLUMNS = ("target", "target_params", "path", "estimator", "estimator_params", "n", "m", "K", "h", "T",
-                     "d_star", "D", "options")
-# columns that always move with the variable (h = T/K)
-_COMPANIONS = {"n": (), "h": ("K",)}
+from . import _validate, cells, claims as _claims
 
 VERDICTS = ("consistent", "faster", "slower", "inconclusive")
 
-# rates.csv: these columns, with the table's PARAMETER_COLUMNS inserted after "variable"
+# rates.csv: these columns, with the table's parameter columns (cells.COLUMNS) inserted after "variable"
 RATES_COLUMNS = ("experiment", "quantity", "variable", "varies_with", "group", "claim_id", "claim_kind",
                  "claimed_slope", "claimed_slope_with_log", "slope", "ci_low", "ci_high", "ci_method", "slope_finest",
                  "r2",
@@ -94,7 +89,7 @@ def fit_slope(levels, values_by_seed, *, variable: str, rng: np.random.Generator
     level, NaN where missing. floors_by_seed: (L, S) or None, the estimation floor in the same units. variable:
     "n" or "h" (sets which end is coarse for ``drop_first``). rng: numpy Generator for the bootstrap.
     """
-    _validate.choice("variable", variable, _COMPANIONS)
+    _validate.choice("variable", variable, cells.COMPANIONS)
     _validate.generator("rng", rng)
     levels = _validate.finite_array("levels", levels, ndim=1)
     if np.any(levels <= 0) or len(np.unique(levels)) != len(levels):
@@ -207,7 +202,7 @@ def verdict(fit: SlopeFit, claimed_slope: float, *, variable: str, max_ci_width_
 
     Consistent when [ci_low - tolerance, ci_high + tolerance] holds the claimed slope (the claim's
     ``slope_tolerance``; 0 for statistical rates)."""
-    _validate.choice("variable", variable, _COMPANIONS)
+    _validate.choice("variable", variable, cells.COMPANIONS)
     max_ci_width_rel = _validate.positive_float("max_ci_width_rel", max_ci_width_rel)
     if fit.n_levels_used < 3:
         return "inconclusive", f"{fit.n_levels_used} usable level(s) (< 3)"
@@ -243,7 +238,7 @@ def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), seed: int = 0,
         raise ValueError(f"table: missing column(s) {', '.join(missing)}; see the results.csv contract")
     registry = _claim_registry(extra_claims)
     plan = _plan(table, fits, registry)
-    params = [c for c in PARAMETER_COLUMNS if c in table.columns]
+    params = [c for c in cells.COLUMNS if c in table.columns]
     out = []
     for (experiment, quantity, variable), (claim_ids, together) in plan.items():
         rows = table[table["experiment"] == experiment]
@@ -305,8 +300,8 @@ def _plan(table, fits, registry) -> dict:
         if not isinstance(spec, dict) or not {"experiment", "quantity", "variable", "claims"} <= set(spec):
             raise ValueError(f"fits[{i}]: must be a mapping with keys experiment, quantity, variable, claims "
                              "(and optionally with)")
-        variable = _validate.choice(f"fits[{i}].variable", spec["variable"], _COMPANIONS)
-        ids, together = plan.get((spec["experiment"], spec["quantity"], variable), ((), _COMPANIONS[variable]))
+        variable = _validate.choice(f"fits[{i}].variable", spec["variable"], cells.COMPANIONS)
+        ids, together = plan.get((spec["experiment"], spec["quantity"], variable), ((), cells.COMPANIONS[variable]))
         for claim_id in spec["claims"]:
             _validate.choice(f"fits[{i}].claims", claim_id, registry)
         ids += tuple(c for c in spec["claims"] if c not in ids)
@@ -318,8 +313,8 @@ def _plan(table, fits, registry) -> dict:
 def group_columns(table: pd.DataFrame, variable: str, together=()) -> list[str]:
     """The parameter columns of ``table`` that define a group when fitting against ``variable``: all but the
     variable, its companions (K for h) and the columns in ``together``."""
-    skip = {variable, *_COMPANIONS[variable], *together}
-    return [c for c in PARAMETER_COLUMNS if c in table.columns and c not in skip]
+    skip = {variable, *cells.COMPANIONS[variable], *together}
+    return [c for c in cells.COLUMNS if c in table.columns and c not in skip]
 
 
 def _groups(rows, variable, together):

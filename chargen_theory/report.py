@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import claims as _claims, plots, rates as _rates
+from . import cells, claims as _claims, plots, rates as _rates
 
 _MAX_MESSAGES = 15
 _STAMP = re.compile(r"(^|_)(start|started|end|ended|finish|finished)(_|$)")
@@ -80,7 +80,7 @@ def _declared_fits(run: dict) -> list[dict] | None:
     for fit in run["fits"]:
         block = fit.get("block")
         zipped = blocks[block].get("zip", []) if isinstance(block, int) and 0 <= block < len(blocks) else []
-        linked = {fit["variable"], "K"} if fit["variable"] == "h" else {fit["variable"]}
+        linked = {fit["variable"], *cells.COMPANIONS.get(fit["variable"], ())}
         together = sorted({key for keys in zipped if linked & set(keys) for key in keys} - {fit["variable"]})
         declared.append({**fit, "with": together})
     return declared

@@ -1,7 +1,8 @@
 """Run a validated configuration: its cells times seeds, cached, in parallel, into one long results table.
 
 Each (cell, seed) is a *unit*: a pure function of the cell's parameters and a random stream derived from the root
-seed by a stable hash (SHA-256 of canonical JSON -> numpy SeedSequence; never Python's hash()). A finished unit is
+seed by a stable hash (SHA-256 of canonical JSON -> numpy SeedSequence; never Python's hash(); chargen_theory.cells
+owns the cell's identity and seeding). A finished unit is
 cached as JSON under ``OUT/cache/<key>.json`` (key: parameters + seed + root seed + package version + a hash of
 the package's source, so that a code change never reuses stale results), written
 atomically, and never recomputed unless ``force``; an interrupted run therefore resumes where it stopped. A unit
@@ -9,7 +10,7 @@ that fails is recorded with status "diverged" (FloatingPointError, ct.solvers.Di
 or "error" (any other exception) and its message, and is not cached. The table is sorted by the cell parameters and
 seed, so serial, joblib (loky) and Dask runs and reruns give identical tables apart from the timing columns.
 
-Outputs: ``OUT/results.csv`` (columns: ``IDENTITY_COLUMNS``, ``PARAMETER_COLUMNS``, then the measurements of the
+Outputs: ``OUT/results.csv`` (columns: ``IDENTITY_COLUMNS``, ``cells.COLUMNS``, then the measurements of the
 kinds in the config) and ``OUT/run.json`` (the configuration, seeds, versions, machine, timestamps, status counts).
 """
 from __future__ import annotations
@@ -32,22 +33,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, _validate, config as config_module, experiments, training
+from . import __version__, _validate, cells, config as config_module, experiments, training
 
 IDENTITY_COLUMNS = ("experiment", "cell_id", "seed", "status", "message", "seconds")
-PARAMETER_COLUMNS = config_module.COLUMN_PARAMETERS + ("options",)
 TIMING_COLUMNS = ("seconds", "train_seconds")
 """Wall-clock columns: they differ between otherwise identical runs."""
 STATUSES = ("ok", "diverged", "error")
 BACKENDS = ("loky", "dask")
 CONNECT_TIMEOUT_S = 10
 """How long to try reaching a Dask scheduler before giving up."""
-_INT_COLUMNS = ("seed", "n", "m", "K", "d_star", "D")
-_JSON_COLUMNS = ("target_params", "estimator_params", "options")
 _ONE_THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                           "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
-_SORT_COLUMNS = ("experiment", "target", "D", "d_star", "path", "estimator", "T", "n", "m", "K", "h", "target_params",
-                 "estimator_params", "options", "seed")  # every parameter column: the order is total
 _VERSIONED = ("numpy", "scipy", "POT", "torch", "scikit-learn", "pandas", "joblib", "dask", "distributed")
 
 
@@ -63,10 +59,6 @@ class Unit:
     key: str
 
 
-def _digest(value) -> bytes:
-    return hashlib.sha256(config_module.canonical_json(value).encode()).digest()
-
-
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """SHA-256 (16 hex digits) of every .py file of the installed package, in path order: part of each cache key."""
@@ -78,32 +70,16 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def cell_id(experiment: str, cell: dict) -> str:
-    """Content hash of a cell's parameters (16 hex digits)."""
-    return _digest({"experiment": experiment, **cell}).hex()[:16]
-
-
-def seed_entropy(experiment: str, cell: dict, seed: int, root_seed: int) -> tuple[int, ...]:
-    """Entropy words of the (cell, seed) random stream: the root seed, 128 bits of a SHA-256 of the cell's
-    parameters without the kind's level parameters (so all levels of a rate fit share the stream: common random
-    numbers), and the replicate index ``seed``."""
-    level = experiments.get(experiment).level
-    relevant = {key: value for key, value in cell.items() if key not in level and not (key == "h" and "K" in level)}
-    digest = _digest({"experiment": experiment, **relevant})
-    words = [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
-    return (int(root_seed), *words, int(seed))
-
-
 def units(cfg: config_module.Config) -> list[Unit]:
     """All (cell, seed) units of a configuration, without duplicates (a cell listed twice runs once)."""
     found: dict[str, Unit] = {}
     for block in cfg.experiments:
         for cell in block.cells:
-            cid = cell_id(block.kind, cell)
+            cid = cells.cell_id(block.kind, cell)
             for seed in range(block.seeds):
-                key = _digest({"experiment": block.kind, "cell": cell, "seed": seed, "root_seed": cfg.root_seed,
-                               "version": __version__, "code": code_fingerprint()}).hex()[:32]
-                entropy = seed_entropy(block.kind, cell, seed, cfg.root_seed)
+                key = cells.digest({"experiment": block.kind, "cell": cell, "seed": seed, "root_seed": cfg.root_seed,
+                                    "version": __version__, "code": code_fingerprint()}).hex()[:32]
+                entropy = cells.seed_entropy(block.kind, cell, seed, cfg.root_seed)
                 found.setdefault(key, Unit(block.kind, cell, cid, seed, entropy, key))
     return list(found.values())
 
@@ -116,12 +92,11 @@ def execute(unit: Unit) -> dict:
     (wall time), ``measurements`` (dict, empty unless ok).
     """
     kind = experiments.get(unit.experiment)
-    rng = np.random.default_rng(np.random.SeedSequence(list(unit.entropy)))
     start = time.perf_counter()
     measurements, status, message = {}, "ok", ""
     try:
-        with one_thread():
-            values = kind.run(copy.deepcopy(unit.cell), rng)
+        with replay(unit) as (cell, rng):
+            values = kind.run(cell, rng)
         measurements = _checked_measurements(kind, values)
     except FloatingPointError as err:  # includes ct.solvers.DivergenceError
         status, message = "diverged", _message(err)
@@ -170,6 +145,25 @@ def one_thread():
     capped = training.torch_threads(1) if "torch" in sys.modules else contextlib.nullcontext()
     with threadpool_limits(limits=1), capped:
         yield
+
+
+@contextlib.contextmanager
+def replay(unit: Unit):
+    """Rebuild the computation of one results row: yields (a copy of the unit's cell, its random stream) inside the
+    sweep's one-thread setting, so that what is computed from them in the block is what the sweep computed for
+    that row (e.g. to refit the generator behind a row for a figure)."""
+    with one_thread():
+        yield copy.deepcopy(unit.cell), cells.random_stream(unit.entropy)
+
+
+def find_unit(cfg, experiment: str, seed: int = 0, **parameters) -> Unit:
+    """The unit of ``cfg`` of kind ``experiment`` and replicate ``seed`` whose cell has the given parameter values;
+    ValueError unless exactly one matches."""
+    found = [u for u in units(cfg) if u.experiment == experiment and u.seed == seed
+             and all(u.cell.get(k) == v for k, v in parameters.items())]
+    if len(found) != 1:
+        raise ValueError(f"unit: {len(found)} units of {experiment!r} (seed {seed}) match {parameters}; need one")
+    return found[0]
 
 
 # -- execution backends -----------------------------------------------------------------------------------------------
@@ -324,16 +318,17 @@ def results_table(cfg: config_module.Config, todo: list[Unit], records: dict):
         record = records[unit.key]
         row = {"experiment": unit.experiment, "cell_id": unit.cell_id, "seed": unit.seed, "status": record["status"],
                "message": record["message"], "seconds": float(record["seconds"])}
-        for column in PARAMETER_COLUMNS:
+        for column in cells.COLUMNS:
             value = unit.cell.get(column)
-            if column in _JSON_COLUMNS and value is not None:
-                value = config_module.canonical_json(value)
+            if column in cells.JSON_COLUMNS and value is not None:
+                value = cells.canonical_json(value)
             row[column] = value
         row.update(record["measurements"])
         rows.append(row)
-    rows.sort(key=lambda row: tuple((0, "") if row[c] is None else (1, row[c]) for c in _SORT_COLUMNS))
-    table = pd.DataFrame(rows, columns=list(IDENTITY_COLUMNS + PARAMETER_COLUMNS) + measured)
-    for column in _INT_COLUMNS:
+    order = ("experiment", *cells.SORT_ORDER, "seed")
+    rows.sort(key=lambda row: tuple((0, "") if row[c] is None else (1, row[c]) for c in order))
+    table = pd.DataFrame(rows, columns=list(IDENTITY_COLUMNS + cells.COLUMNS) + measured)
+    for column in ("seed", *cells.INT_COLUMNS):
         table[column] = table[column].astype("Int64")
     return table
 

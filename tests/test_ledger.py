@@ -27,7 +27,7 @@ def small_ledger(target, estimator, seed=0, **kw):
     options = dict(n=200, m=300, K=4, T=0.9, n_test=500, w2_n=200, n_eval=500, floor_repeats=2,
                    generator_options=SMALL)
     options.update(kw)
-    return ct.ledger(target, "linear", estimator, rng=np.random.default_rng(seed), **options)
+    return ct.error_ledger.ledger_run(target, "linear", estimator, rng=np.random.default_rng(seed), **options)
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +37,14 @@ def gaussian():
 
 @pytest.fixture(scope="module")
 def oracle_row(gaussian):
-    return small_ledger(gaussian, "oracle", return_parts=True)
+    return small_ledger(gaussian, "oracle")
 
 
 def test_columns_agree_with_direct_computations(gaussian, oracle_row):
-    record, parts = oracle_row
-    z, gen, est = parts["z_test"], parts["generator"], parts["estimator"]
+    record = oracle_row.record
+    z, gen, est = oracle_row.z_test, oracle_row.generator, oracle_row.estimator
     flow = gaussian_flow(z, 0.9)
-    np.testing.assert_allclose(parts["flow"], flow, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(oracle_row.flow, flow, rtol=1e-12, atol=1e-12)
     exact_velocity = lambda t, x: gaussian.velocity(t, x, "linear")  # noqa: E731
     euler = ct.solvers.euler(exact_velocity, z, K=4, T=0.9)
     euler_hat = ct.solvers.euler(est, z, K=4, T=0.9)
@@ -73,9 +73,9 @@ def test_law_of_x_t_is_the_gaussian_marginal(gaussian):
 
 
 def test_triangle_inequality_per_row(gaussian, oracle_row):
-    rows = [oracle_row[0],
-            small_ledger(gaussian, "kde", seed=1, K=3, T=1.0),
-            small_ledger(ct.targets.get("8gaussians"), "oracle", seed=2, K=3, n_test=200)]
+    rows = [oracle_row.record,
+            small_ledger(gaussian, "kde", seed=1, K=3, T=1.0).record,
+            small_ledger(ct.targets.get("8gaussians"), "oracle", seed=2, K=3, n_test=200).record]
     assert rows[2]["flow_map_method"] == "reference"
     for row in rows:
         # Minkowski in L2(z_test): both directions of the triangle inequality
@@ -85,8 +85,8 @@ def test_triangle_inequality_per_row(gaussian, oracle_row):
 
 
 def test_deterministic_record(gaussian, oracle_row):
-    again = small_ledger(gaussian, "oracle")
-    first = oracle_row[0]
+    again = small_ledger(gaussian, "oracle").record
+    first = oracle_row.record
     for key in first:
         if key not in TIMING:
             assert again[key] == first[key] or (np.isnan(again[key]) and np.isnan(first[key])), key
@@ -95,7 +95,7 @@ def test_deterministic_record(gaussian, oracle_row):
 def test_fitted_estimator_is_used_as_given(gaussian):
     est = ct.velocity.get("oracle", target=gaussian).fit(gaussian.sample(10, np.random.default_rng(0)), "linear")
     record = small_ledger(gaussian, est, m=100, n_test=100, w2_n=50, generator_options=dict(SMALL, epochs=1,
-                                                                                             endpoint_only=True))
+                                                                                             endpoint_only=True)).record
     assert record["estimator"] == est.name and record["endpoint_only"] and np.isnan(record["semigroup_violation"])
     with pytest.raises(ValueError, match="estimator_options"):
         small_ledger(gaussian, est, estimator_options={"bandwidth": 0.1})

@@ -1,9 +1,7 @@
 """sweep_panels refits exactly the generator of a results row (same random stream) and writes one panel per
 2-D chargen_vs_n family."""
-import numpy as np
-
 import chargen_theory as ct
-from chargen_theory.experiments.chargen_vs_n import ledger_of
+from chargen_theory.experiments.chargen_vs_n import ledger_run
 
 CONFIG = """
 root_seed = 7
@@ -28,9 +26,9 @@ def test_sweep_panels_redraw_the_generator_of_the_largest_n_row(tmp_path):
     table = ct.sweep.run(cfg, tmp_path)
     written = ct.panels.sweep_panels(cfg, tmp_path)
     assert len(written) == 1 and written[0].is_file() and written[0].name.startswith("panel_8gaussians_kde_")
-    unit = max((u for u in ct.sweep.units(cfg)), key=lambda u: u.cell["n"])
-    with ct.sweep.one_thread():
-        record = ledger_of(unit.cell, np.random.default_rng(np.random.SeedSequence(list(unit.entropy))))
+    unit = ct.sweep.find_unit(cfg, "chargen_vs_n", seed=0, n=200)
+    with ct.sweep.replay(unit) as (cell, rng):
+        record = ledger_run(cell, rng).record
     row = table[(table["n"] == 200) & (table["seed"] == 0)].iloc[0]
     for column in ("total_coupling", "fit_error", "euler_hat_error"):
         assert record[column] == row[column]

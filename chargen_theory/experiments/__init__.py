@@ -15,19 +15,26 @@ Add a kind in one file::
         name="my_kind", run=run, parameters={"n": experiments.REQUIRED, "T": 1.0},
         measurements=("my_error",), fits=(experiments.Fit("my_error", "n", ("my_claim",)),), level=("n",)))
 
-Parameter keys come from a fixed vocabulary validated by chargen_theory.config (``config.PARAMETERS``: target,
-estimator, path, n, m, K (or h), T, d_star, D, n_eval, n_test, w2_n, generator). ``run`` is looked up by name in
+Parameter keys are the shared ones of chargen_theory.cells (``cells.PARAMETERS``: target, estimator, path, n, m, K
+(or h), T, d_star, D, n_eval, n_test, w2_n, generator) and any the kind declares with its own check in ``checks``
+(benchopt-style: a new kind with a new parameter is one file)::
+
+    def alpha_check(field, value):           # returns the value or raises ValueError naming ``field``
+        ...
+    experiments.Kind(..., parameters={"n": experiments.REQUIRED, "alpha": 0.5}, checks={"alpha": alpha_check})
+
+Kind-specific parameters land in the ``options`` column of the results table. ``run`` is looked up by name in
 worker processes, so a kind used with ``--jobs N > 1`` or Dask must be registered on import of a module the
 workers import too.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _validate
+from .. import _validate, cells
 
 REQUIRED = "<required>"
 """Default marking a parameter that a config must give."""
@@ -61,6 +68,8 @@ class Kind:
     description : one line for ``chargen-theory list experiments``.
     validate : optional ``validate(cell)`` raising ValueError for kind-specific mistakes, called by config
         validation on every cell before any work starts.
+    checks : parameter name -> ``check(field, value)`` for parameters outside the shared schema
+        (``cells.PARAMETERS``), or to override a shared check; such parameters go to the ``options`` column.
     """
 
     name: str
@@ -71,6 +80,7 @@ class Kind:
     level: tuple[str, ...] = ()
     description: str = ""
     validate: Callable[[dict], None] | None = None
+    checks: Mapping[str, Callable[[str, object], object]] = field(default_factory=dict)
 
 
 _KINDS: dict[str, Kind] = {}
@@ -80,6 +90,10 @@ def register(kind: Kind) -> Kind:
     """Add ``kind`` to the registry (replacing one of the same name) and return it."""
     if not isinstance(kind, Kind):
         raise ValueError(f"kind: must be a chargen_theory.experiments.Kind, got {type(kind).__name__}")
+    unknown = [key for key in kind.parameters if key not in cells.PARAMETERS and key not in kind.checks]
+    if unknown:
+        raise ValueError(f"kind {kind.name}: parameter(s) {', '.join(unknown)} need a check in Kind.checks; shared "
+                         f"parameters: {', '.join(cells.PARAMETERS)}")
     _KINDS[kind.name] = kind
     return kind
 

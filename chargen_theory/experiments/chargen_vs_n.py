@@ -10,29 +10,28 @@ from __future__ import annotations
 import inspect
 import math
 
-from . import REQUIRED, Fit, Kind, _build
+from . import REQUIRED, Fit, Kind, build
 
 _COUPLING = ("euler_error", "euler_hat_error", "fit_error", "total_coupling")
 _COPIED = ("velocity_l2", "velocity_l2_rel") + _COUPLING + (
     "total_w2", "total_w2_method", "total_w2_floor", "semigroup_violation", "nfe_per_sample", "train_seconds")
 
 
-def ledger_of(cell: dict, rng, return_parts: bool = False):
-    """The ledger record of a cell (and, with ``return_parts``, its fitted generator and the rest, as
-    chargen_theory.ledger returns them). cell: target, target_params, estimator, estimator_params, path, n, m, K,
-    h, T, options (n_test, w2_n, n_eval, generator: CharacteristicGenerator keyword arguments)."""
-    from ..error_ledger import ledger
+def ledger_run(cell: dict, rng):
+    """The ledger of a cell with its fitted pieces (chargen_theory.error_ledger.LedgerRun). cell: target,
+    target_params, estimator, estimator_params, path, n, m, K, h, T, options (n_test, w2_n, n_eval, generator:
+    CharacteristicGenerator keyword arguments)."""
+    from ..error_ledger import ledger_run as run_ledger
 
-    target, options = _build.target(cell), cell["options"]
-    return ledger(target, cell["path"], cell["estimator"], cell["n"], cell["m"], cell["K"], cell["T"], rng=rng,
-                  generator_options=options["generator"], estimator_options=dict(cell["estimator_params"]),
-                  n_test=options["n_test"], w2_n=options["w2_n"], n_eval=options["n_eval"],
-                  return_parts=return_parts)
+    target, options = build.target(cell), cell["options"]
+    return run_ledger(target, cell["path"], cell["estimator"], cell["n"], cell["m"], cell["K"], cell["T"], rng=rng,
+                      generator_options=options["generator"], estimator_options=dict(cell["estimator_params"]),
+                      n_test=options["n_test"], w2_n=options["w2_n"], n_eval=options["n_eval"])
 
 
 def run(cell: dict, rng) -> dict:
-    """One row: the ledger's measurements (see ``ledger_of`` for the cell's keys)."""
-    record = ledger_of(cell, rng)
+    """One row: the ledger's measurements (see ``ledger_run`` for the cell's keys)."""
+    record = ledger_run(cell, rng).record
     measured = {name: record[name] for name in _COPIED}
     if record["endpoint_only"] and math.isnan(measured["semigroup_violation"]):
         del measured["semigroup_violation"]  # not defined for the endpoint-only baseline

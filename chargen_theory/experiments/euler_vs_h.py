@@ -8,7 +8,7 @@ targets also ``euler_w2``: the exact W2 (Bures) between the law of the Euler out
 from __future__ import annotations
 
 from .. import paths
-from . import REQUIRED, Fit, Kind, _build
+from . import REQUIRED, Fit, Kind, build
 
 
 def run(cell: dict, rng) -> dict:
@@ -17,7 +17,7 @@ def run(cell: dict, rng) -> dict:
     from ..error_ledger import exact_flow
     from ..targets.gaussian import Gaussian
 
-    target, path = _build.target(cell), paths.get(cell["path"])
+    target, path = build.target(cell), paths.get(cell["path"])
     K, T = cell["K"], cell["T"]
     z = rng.standard_normal((cell["m"], target.dim))
     flow, _ = exact_flow(target, path, z, T)

@@ -6,16 +6,16 @@ Carlo on fresh draws (chargen_theory.metrics.velocity_l2), with its relative val
 from __future__ import annotations
 
 from .. import paths
-from . import REQUIRED, Fit, Kind, _build
+from . import REQUIRED, Fit, Kind, build
 
 
 def run(cell: dict, rng) -> dict:
     """cell: target, target_params, estimator, estimator_params, path, n, T, options.n_eval."""
     from .. import metrics
 
-    target, path = _build.target(cell), paths.get(cell["path"])
+    target, path = build.target(cell), paths.get(cell["path"])
     fit_rng, eval_rng = rng.spawn(2)
-    estimator = _build.estimator(cell, target).fit(target.sample(cell["n"], fit_rng), path, rng=fit_rng)
+    estimator = build.estimator(cell, target).fit(target.sample(cell["n"], fit_rng), path, rng=fit_rng)
     l2 = metrics.velocity_l2(estimator, target, path, T=cell["T"], n_eval=cell["options"]["n_eval"], rng=eval_rng)
     return {"velocity_l2": l2.value, "velocity_l2_rel": l2.relative, "velocity_l2_stderr": l2.stderr}
 

@@ -6,7 +6,7 @@ empirical-measure rates of Fournier & Guillin (and the sharp rates for laws with
 """
 from __future__ import annotations
 
-from . import REQUIRED, Fit, Kind, _build
+from . import REQUIRED, Fit, Kind, build
 
 CLAIMS = ("empirical_w2_1d", "empirical_w2_2d", "empirical_w2_2d_density", "empirical_w2_3d",
           "empirical_w2_3d_density", "empirical_w2_4d", "empirical_w2_highd")
@@ -16,7 +16,7 @@ def run(cell: dict, rng) -> dict:
     """cell: target, target_params, n (and d_star / D from the grid). Returns w2 (W2, not squared) and w2_method."""
     from .. import metrics
 
-    target = _build.target(cell)
+    target = build.target(cell)
     x, y = target.sample(cell["n"], rng), target.sample(cell["n"], rng)
     return {"w2": metrics.w2(x, y), "w2_method": "w2_1d" if target.dim == 1 else "emd"}
 

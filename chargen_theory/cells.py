@@ -1,0 +1,165 @@
+"""The cell: one grid point of an experiment, and everything that identifies it.
+
+A cell is a dict of parameter values. This module owns
+
+- the shared parameter schema ``PARAMETERS`` (name -> ``Parameter``: how a config value is checked, whether it is a
+  results-table column); an experiment kind may declare further parameters with their own checks
+  (``chargen_theory.experiments.Kind.checks``), which land in the ``options`` column;
+- the results table's parameter columns in order (``COLUMNS``), their sort order, integer and JSON columns;
+- the step rule: ``h = T / K`` (``steps``), and the columns that always move with a rate variable (``COMPANIONS``);
+- identity and randomness: ``canonical_json``, ``cell_id``, the seed derivation ``seed_entropy`` and
+  ``random_stream``, which rebuilds the random stream of any (cell, seed) of a sweep.
+
+Seeds: the stream of a (cell, seed) is a numpy SeedSequence built from the root seed, 128 bits of a SHA-256 of the
+cell's canonical JSON *without* the kind's level parameters (so every level of a rate fit sees the same stream:
+common random numbers, e.g. nested samples across n, the same prior draws for every K), and the replicate index.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validate
+
+COLUMNS = ("target", "target_params", "path", "estimator", "estimator_params", "n", "m", "K", "h", "T", "d_star", "D",
+           "options")
+"""The parameter columns of the results table, in table order. Parameters that are not columns go to ``options``."""
+SORT_ORDER = ("target", "D", "d_star", "path", "estimator", "T", "n", "m", "K", "h", "target_params",
+              "estimator_params", "options")
+"""Row order of the results table (then the seed): every parameter column, so the order is total."""
+INT_COLUMNS = ("n", "m", "K", "d_star", "D")
+JSON_COLUMNS = ("target_params", "estimator_params", "options")
+COMPANIONS = {"n": (), "h": ("K",)}
+"""Rate variables and the columns that always move with them (h = T / K)."""
+
+
+def canonical_json(value) -> str:
+    """Deterministic JSON: sorted keys, no spaces, floats by repr, NaN rejected (hashing, duplicate checks)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def digest(value) -> bytes:
+    """SHA-256 of ``canonical_json(value)`` (never Python's hash(): stable across processes)."""
+    return hashlib.sha256(canonical_json(value).encode()).digest()
+
+
+def cell_id(experiment: str, cell: dict) -> str:
+    """Content hash of a cell's parameters (16 hex digits)."""
+    return digest({"experiment": experiment, **cell}).hex()[:16]
+
+
+def seed_entropy(experiment: str, cell: dict, seed: int, root_seed: int, level=None) -> tuple[int, ...]:
+    """Entropy words of the (cell, seed) random stream: the root seed, 128 bits of a SHA-256 of the cell's
+    parameters without the ``level`` parameters (default: the registered kind's) and their companions, and the
+    replicate index ``seed``."""
+    if level is None:
+        from . import experiments
+
+        level = experiments.get(experiment).level
+    skipped = set(level) | {c for variable, companions in COMPANIONS.items() for c in companions if variable in level}
+    skipped |= {variable for variable, companions in COMPANIONS.items() if set(companions) & set(level)}
+    relevant = {key: value for key, value in cell.items() if key not in skipped}
+    words = digest({"experiment": experiment, **relevant})
+    return (int(root_seed), *(int.from_bytes(words[i:i + 4], "little") for i in range(0, 16, 4)), int(seed))
+
+
+def random_stream(entropy) -> np.random.Generator:
+    """The numpy Generator of a unit from its entropy words (``seed_entropy``): what the sweep hands to the kind."""
+    return np.random.default_rng(np.random.SeedSequence([int(word) for word in entropy]))
+
+
+def steps(field: str, T: float, K: int | None = None, h: float | None = None) -> tuple[int, float]:
+    """The step rule: (K, h) with h = T / K, from K or from h (then T / h must be a whole number of steps)."""
+    if h is not None:
+        K = round(T / h)
+        if K < 1 or abs(K * h - T) > 1e-9 * T:
+            raise ValueError(f"{field}.h: T/h must be a whole number of steps, got T = {T}, h = {h}")
+    return K, T / K
+
+
+# -- the shared parameter schema --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Parameter:
+    """A configuration parameter: ``check(field, value)`` returns the validated value or raises ValueError naming
+    ``field``; ``column`` says whether it is a results-table column (else it goes to ``options``)."""
+
+    name: str
+    check: Callable[[str, object], object]
+    column: bool
+    description: str = ""
+
+
+def _number(field: str, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{field}: must be a number, got {value!r}")
+    return value
+
+
+def _path(field: str, value) -> str:
+    from . import paths
+
+    if not isinstance(value, str):
+        raise ValueError(f"{field}: must be a path name; allowed: {', '.join(paths.names())}")
+    return _validate.choice(field, value, paths.names())
+
+
+def _registered(key: str) -> Callable[[str, object], tuple[str, dict]]:
+    """A target or estimator check: a registered name, or a table with ``name`` and its parameters."""
+
+    def check(field: str, spec) -> tuple[str, dict]:
+        if key == "target":
+            from .targets import names
+        else:
+            from .velocity import names
+        if isinstance(spec, str):
+            spec = {"name": spec}
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise ValueError(f"{field}.name: give a name or a table with 'name'; allowed: {', '.join(names())}")
+        _validate.choice(f"{field}.name", spec["name"], names())
+        return spec["name"], {k: v for k, v in spec.items() if k != "name"}
+
+    return check
+
+
+def table(field: str, value) -> dict:
+    """A check for table-valued options (fixed, never a grid)."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{field}: must be a table, got {value!r}")
+    return value
+
+
+def _positive_int(field, value):
+    return _validate.positive_int(field, value)
+
+
+def _end_time(field, value):
+    return _validate.end_time(field, _number(field, value))
+
+
+def _step(field, value):
+    return _validate.positive_float(field, _number(field, value))
+
+
+PARAMETERS: Mapping[str, Parameter] = {p.name: p for p in (
+    Parameter("target", _registered("target"), True, "target name or table (name + parameters); a grid axis if a list"),
+    Parameter("estimator", _registered("estimator"), True, "velocity estimator name or table (name + parameters)"),
+    Parameter("path", _path, True, "interpolant: linear, follmer, trig"),
+    Parameter("n", _positive_int, True, "target samples for the velocity estimator"),
+    Parameter("m", _positive_int, True, "prior draws (characteristics, test points)"),
+    Parameter("K", _positive_int, True, "Euler steps on [0, T]"),
+    Parameter("h", _step, True, "Euler step T / K (give K or h)"),
+    Parameter("T", _end_time, True, "final (early-stopping) time in (0, 1]"),
+    Parameter("d_star", _positive_int, True, "intrinsic dimension of the target"),
+    Parameter("D", _positive_int, True, "ambient dimension of the target"),
+    Parameter("n_eval", _positive_int, False, "evaluation points of the velocity L2 error"),
+    Parameter("n_test", _positive_int, False, "common test prior draws of the coupling columns"),
+    Parameter("w2_n", _positive_int, False, "sample size of each side of the empirical W2"),
+    Parameter("generator", table, False, "CharacteristicGenerator options (a table)"),
+)}
+"""The parameters every kind may use. ``h`` comes with ``K``: a kind that declares K accepts K or h."""
+SPECS = ("target", "estimator")
+"""Parameters given as a registered name or a table; stored as ``<name>`` and ``<name>_params`` columns."""
