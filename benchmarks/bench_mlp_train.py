@@ -6,7 +6,7 @@ import torch
 
 import _mlp
 from _runner import interleaved, need_peer, ratio_row
-from chargen_theory.velocity.mlp import relu_network
+from chargen_theory.training import mlp as network
 
 NAME, ORDER = "mlp_train", 10
 
@@ -22,7 +22,7 @@ def rows(settings):
     def peer():
         """torchcfm's training loop as its README writes it, with our network, data, batches, Adam and schedule."""
         generator = torch.Generator().manual_seed(0)
-        net = relu_network(2, _mlp.WIDTH, _mlp.DEPTH, generator)
+        net = network(3, 2, _mlp.WIDTH, _mlp.DEPTH, "relu", generator)
         matcher = cfm.ConditionalFlowMatcher(sigma=0.0)
         optimizer = torch.optim.Adam(net.parameters(), lr=_mlp.LR)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch)

@@ -1,4 +1,4 @@
-"""The characteristic generator: one network g(s, t, x) fitted to discrete Euler characteristics (SCIENCE.md 1.5).
+"""The characteristic generator: one network g(s, t, x) fitted to discrete Euler characteristics (docs/theory.md 1.5).
 
 Pipeline of ``CharacteristicGenerator.fit(m, rng)``:
 

@@ -136,7 +136,7 @@ _BUILTIN = (
         conditions=("The earlier flow-matching analysis: W2 of the generated law O~(n^(-1/(d+5))) up to polylog "
                     "factors for linear-interpolation CNFs trained by flow matching (bounded support, strongly "
                     "log-concave, or Gaussian-mixture targets). Compared here with the velocity L2 error, as in "
-                    "SCIENCE.md section 1, to see which exponent the velocity error follows."),
+                    "docs/theory.md section 1, to see which exponent the velocity error follows."),
         citation=("Y. Gao, J. Huang, Y. Jiao, S. Zheng, 'Convergence of Continuous Normalizing Flows for Learning "
                   "Probability Distributions', arXiv 2404.00551 (2024)."),
     ),
@@ -166,8 +166,9 @@ _BUILTIN = (
     Claim(
         "empirical_w2_2d", "w2", "n", -0.25, None, uses="d_star", dims=(2, 2),
         conditions=("Upper bound for ANY law on R^2 with a finite moment of order q > 4: E W2^2 <~ n^(-1/2) "
-                    "(p = 2 > d/2), so W2 <~ n^(-1/4); this is SCIENCE.md section 3's statement for d < 4. It is not "
-                    "sharp for laws with a density (see empirical_w2_2d_density), so 'faster' is expected there. "
+                    "(p = 2 > d/2), so W2 <~ n^(-1/4); this is docs/theory.md section 3's statement for d < 4. "
+                    "It is not sharp for laws with a density (see empirical_w2_2d_density), so 'faster' is expected "
+                    "there. "
                     + _RMS_NOTE),
         citation=_FG + ".",
     ),
@@ -185,7 +186,7 @@ _BUILTIN = (
     Claim(
         "empirical_w2_3d", "w2", "n", -0.25, None, uses="d_star", dims=(3, 3),
         conditions=("Upper bound for ANY law on R^3 with a finite moment of order q > 4: E W2^2 <~ n^(-1/2) "
-                    "(p = 2 > d/2), so W2 <~ n^(-1/4) (SCIENCE.md section 3, d < 4). Not sharp for laws with a "
+                    "(p = 2 > d/2), so W2 <~ n^(-1/4) (docs/theory.md section 3, d < 4). Not sharp for laws with a "
                     "density (see empirical_w2_3d_density). " + _RMS_NOTE),
         citation=_FG + ".",
     ),

@@ -1,4 +1,5 @@
-"""Log-log rate fits with seed-bootstrap confidence intervals, and verdicts against the claims (SCIENCE.md sec. 4).
+"""Log-log rate fits with seed-bootstrap confidence intervals, and verdicts against the claims (docs/theory.md
+section 4).
 
 One fit per (experiment, quantity, group). The fits to perform are declared by the experiment kinds
 (``chargen_theory.experiments``: quantity, variable, claim ids) or passed in, e.g. from run.json's "fits". A group

@@ -9,7 +9,7 @@ h = T / K (``step_size``, the one place h is defined). Fixed-step solvers:
 
 and ``reference``: a tight-tolerance adaptive solve (scipy.integrate.solve_ivp) of all particles at once, the ground
 truth where no closed-form flow map exists. ``gaussian_euler_map`` is the closed-form affine map of K Euler steps
-with the exact velocity of a Gaussian target (SCIENCE.md section 2). ``counted`` wraps a velocity to count its
+with the exact velocity of a Gaussian target (docs/theory.md section 2). ``counted`` wraps a velocity to count its
 function evaluations (NFE).
 """
 from __future__ import annotations

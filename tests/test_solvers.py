@@ -1,6 +1,6 @@
 """Solvers: Euler / Heun / reference against closed forms for a Gaussian target, NFE counts, grids, validation.
 
-The Gaussian velocity and flow map are written here directly from SCIENCE.md section 2 (dense linear solves and
+The Gaussian velocity and flow map are written here directly from docs/theory.md section 2 (dense linear solves and
 scipy.linalg.sqrtm), an independent route from the eigenbasis recursion of ``gaussian_euler_map``.
 """
 import numpy as np

@@ -17,7 +17,7 @@ SINGULAR = _V @ np.diag([0.8, 0.3]) @ _V.T  # rank 2 in R^3
 
 
 def dense_velocity(t, x, path, m, s):
-    """b' m + (a a' I + b b' S) C_t^{-1} (x - b m), by dense solves (SCIENCE.md section 2)."""
+    """b' m + (a a' I + b b' S) C_t^{-1} (x - b m), by dense solves (docs/theory.md section 2)."""
     a, b, da, db = (float(c) for c in ct.paths.get(path).coefficients(t))
     c = a * a * np.eye(len(m)) + b * b * s
     return db * m + ((a * da * np.eye(len(m)) + b * db * s) @ np.linalg.solve(c, (x - b * m).T)).T

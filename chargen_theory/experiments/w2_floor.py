@@ -1,7 +1,7 @@
 """``w2_floor``: the empirical W2 estimator's own error, W2 between two independent n-samples of the target.
 
 Exact OT (method "emd"; the exact sorted-sample formula "w2_1d" in 1-D). This is the estimation floor below which
-no empirical W2 at sample size n resolves anything (SCIENCE.md section 3), and its decay in n is compared with the
+no empirical W2 at sample size n resolves anything (docs/theory.md section 3), and its decay in n is compared with the
 empirical-measure rates of Fournier & Guillin (and the sharp rates for laws with a density).
 """
 from __future__ import annotations

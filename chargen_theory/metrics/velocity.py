@@ -1,7 +1,7 @@
 """The velocity-matching error: the L2 distance between an estimated and the exact velocity along the path.
 
 velocity_l2 = ( integral_0^T E_{x ~ p_t} |v_hat(t, x) - v(t, x)|^2 dt )^(1/2), in units of velocity (x per unit
-time), the quantity the paper's velocity-matching bound controls (SCIENCE.md section 1, item 6).
+time), the quantity the paper's velocity-matching bound controls (docs/theory.md section 1, item 6).
 """
 from __future__ import annotations
 

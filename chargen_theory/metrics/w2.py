@@ -1,5 +1,5 @@
 """Wasserstein-2 distances: exact (Gaussian / Bures, 1-D quantiles), converged empirical OT, the coupling bound,
-sliced W2, and the estimation floor of an empirical estimator (SCIENCE.md section 3).
+sliced W2, and the estimation floor of an empirical estimator (docs/theory.md section 3).
 
 Every function returns W2 itself (a distance, in the units of x), never W2^2, unless its docstring says otherwise.
 """
@@ -146,7 +146,7 @@ def coupling_error(x, y) -> float:
     """(mean_i |x_i - y_i|^2)^{1/2} (a root mean square, not squared) for paired samples x_i, y_i.
 
     If (x_i, y_i) are draws of a coupling of two laws, its expectation bounds their W2 from above; with
-    x_i = G(z_i), y_i = T(z_i) on the same prior draws it is the Monte Carlo coupling bound of SCIENCE.md section 3.
+    x_i = G(z_i), y_i = T(z_i) on the same prior draws it is the Monte Carlo coupling bound of docs/theory.md section 3.
 
     Parameters
     ----------

@@ -1,7 +1,8 @@
 """The target contract: samples, density where one exists, and the exact velocity of every path.
 
 A target only has to supply the posterior mean m1 = E[X1 | a X0 + b X1 = x] (``_posterior_mean``); the velocity
-v(t, x) = a' E[X0 | x] + b' m1 with E[X0 | x] = (x - b m1) / a follows for every path (``Interpolant.velocity_from_posterior_mean``, docs/theory.md section 2).
+v(t, x) = a' E[X0 | x] + b' m1 with E[X0 | x] = (x - b m1) / a follows for every path
+(``Interpolant.velocity_from_posterior_mean``, docs/theory.md section 2).
 
 The public methods (``sample``, ``posterior_mean``, ``log_prob``, ``velocity``, ``flow_map``) check their
 arguments and then call the private ``_sample``, ``_posterior_mean``, ``_log_prob``, ``_flow_map`` that a subclass

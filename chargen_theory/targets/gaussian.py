@@ -2,7 +2,7 @@
 
 X_t ~ N(b m, C_t) with C_t = a^2 I + b^2 S. The probability-flow characteristic from X_0 = z is affine,
 X_t(z) = b m + C_t^{1/2} z (symmetric root; all matrices share S's eigenbasis), and at t = 1 it is the OT map
-m + S^{1/2} z (SCIENCE.md section 2).
+m + S^{1/2} z (docs/theory.md section 2).
 """
 from __future__ import annotations
 

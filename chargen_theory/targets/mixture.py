@@ -1,7 +1,7 @@
 """Gaussian mixtures sum_k pi_k N(m_k, S_k) with full, possibly singular, covariances and their exact velocity.
 
 With C_k = a^2 I + b^2 S_k, the posterior component weights are w_k(x) ∝ pi_k N(x; b m_k, C_k) and
-m1(x) = sum_k w_k(x) [m_k + b S_k C_k^{-1} (x - b m_k)] (SCIENCE.md section 2). Each S_k = U_k diag(lam_k) U_k^T is
+m1(x) = sum_k w_k(x) [m_k + b S_k C_k^{-1} (x - b m_k)] (docs/theory.md section 2). Each S_k = U_k diag(lam_k) U_k^T is
 diagonalised once, so C_k^{-1} = U_k diag(1 / (a^2 + b^2 lam_k)) U_k^T costs O(D) per point and component for any
 per-point t. Points are processed in cache-sized blocks, each fully vectorised over its points and the
 components, with points along the last axis so that reductions over components are vectorised too.

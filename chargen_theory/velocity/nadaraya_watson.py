@@ -1,6 +1,6 @@
 """Nadaraya-Watson velocity: Gaussian kernel regression of the conditional target on (t, X_t).
 
-Velocity matching is the least-squares regression of Y = alpha'(t) X0 + beta'(t) X1 on (t, X_t) (SCIENCE.md
+Velocity matching is the least-squares regression of Y = alpha'(t) X0 + beta'(t) X1 on (t, X_t) (docs/theory.md
 section 1). The regression pairs are drawn from the n samples (``pairs_per_sample`` fresh t ~ U[0, t_max] and
 X0 ~ N(0, I) per sample); the estimate is sum_j w_j Y_j with a product Gaussian kernel in (t, x). t_max < 1 keeps
 the follmer path's alpha'(t) -> -inf (unbounded variance of Y near t = 1) out of the data; queries at t > t_max
