@@ -1,6 +1,24 @@
 """chargen_theory: check the convergence-rate claims of the characteristic generator (arXiv 2405.05512)
 on synthetic targets with exact velocity fields.
 
+Where things live (the pipeline as the theorem reads it; docs/theory.md explains the mathematics)::
+
+    paths (Interpolant: alpha, beta, X_t, conditional velocity)   targets/ (exact samples, velocity, flow map)
+            \                                                   /        smoothing (shared posterior formulas)
+             velocity/ (estimators: fit on n samples, predict)      <- training (the one torch training stack)
+                     |
+             solvers (Euler on h = T/K, reference ODE solve)
+                     |
+             characteristic (one network g(s, t, x) fitted to Euler characteristics, one-step sampling)
+                     |
+             metrics/ (W2: exact, EMD, coupling, sliced; velocity L2)   error_ledger (every term of the bound)
+                     |
+    cells (a grid point: parameters, columns, seeds)  ->  experiments/ (kinds: what one cell measures)
+                     |
+    config (TOML -> validated cells)  ->  sweep (units, cache, parallel run, results table)
+                     |
+    claims (cited rates as data)  ->  rates (log-log fits, CIs, verdicts)  ->  plots, panels, report  ->  cli
+
 Submodules are imported on first use (``ct.targets``, ``ct.solvers``, ...), so that ``import chargen_theory``
 and the CLI start fast and torch is loaded only by the parts that train networks.
 """

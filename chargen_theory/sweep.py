@@ -11,7 +11,8 @@ or "error" (any other exception) and its message, and is not cached. The table i
 seed, so serial, joblib (loky) and Dask runs and reruns give identical tables apart from the timing columns.
 
 Outputs: ``OUT/results.csv`` (columns: ``IDENTITY_COLUMNS``, ``cells.COLUMNS``, then the measurements of the
-kinds in the config) and ``OUT/run.json`` (the configuration, seeds, versions, machine, timestamps, status counts).
+kinds in the config) and ``OUT/run.json`` (the configuration, its name and SHA-256 (no machine path), seeds, versions,
+machine, timestamps, status counts).
 """
 from __future__ import annotations
 
@@ -348,8 +349,8 @@ def _sidecar(cfg, started: str, wall: float, counts: dict, computed: int, jobs: 
             versions[name] = None
     return {
         "config": cfg.data,
-        "config_source": cfg.source,
         "config_name": cfg.name,
+        "config_sha256": cells.digest(cfg.data).hex(),
         "root_seed": cfg.root_seed,
         "fits": [{"experiment": block.kind, "block": block.index, "quantity": fit.quantity,
                   "variable": fit.variable, "claims": list(fit.claims)}
