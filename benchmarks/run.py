@@ -194,11 +194,11 @@ class Sizes:
 
 FULL = Sizes(repeats=5, mlp_n=10_000, mlp_epochs=10, mlp_batch=256, euler_ns=(4000, 256), euler_K=100,
              kernel_n=20_000, kernel_q=2_000, exp_elems=1 << 24, w2_ns=(1000, 2000, 4000), gmm_points=50_000,
-             chargen_n=1000, chargen_m=1000, chargen_K=20, sweep_config="configs/quick.toml", sweep_repeats=1,
+             chargen_n=1000, chargen_m=1000, chargen_K=20, sweep_config="chargen_theory/configs/quick.toml", sweep_repeats=1,
              growth_ns=(1000, 2000, 4000, 8000), growth_w2_ns=(500, 1000, 2000))
 QUICK = Sizes(repeats=3, mlp_n=2000, mlp_epochs=3, mlp_batch=128, euler_ns=(2000, 256), euler_K=20,
               kernel_n=4000, kernel_q=1000, exp_elems=1 << 22, w2_ns=(250, 500), gmm_points=20_000,
-              chargen_n=500, chargen_m=500, chargen_K=10, sweep_config="configs/tiny.toml", sweep_repeats=1,
+              chargen_n=500, chargen_m=500, chargen_K=10, sweep_config="chargen_theory/configs/tiny.toml", sweep_repeats=1,
               growth_ns=(500, 1000, 2000), growth_w2_ns=(200, 400, 800))
 
 
