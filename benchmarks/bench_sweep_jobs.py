@@ -21,7 +21,7 @@ WHY = ("each loky worker starts a fresh interpreter and imports torch, POT and t
 
 
 def rows(settings):
-    config = settings.sweep_config or ROOT / settings.pick(full="configs/quick.toml", quick="configs/tiny.toml")
+    config = settings.sweep_config or ROOT / "chargen_theory" / settings.pick(full="configs/quick.toml", quick="configs/tiny.toml")
     exe = shutil.which("chargen-theory")
     command = [exe] if exe else [sys.executable, "-m", "chargen_theory"]
 

@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, choices=(1, 2),
                         help="torch and BLAS threads for every timing (default 1)")
     parser.add_argument("--sweep-config", type=Path, default=None,
-                        help="config of the sweep_jobs row (default configs/quick.toml; with --quick "
-                             "configs/tiny.toml)")
+                        help="config of the sweep_jobs row (default chargen_theory/configs/quick.toml; with --quick "
+                             "chargen_theory/configs/tiny.toml)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"where to write the table (default {RESULTS})")
     args = parser.parse_args(argv)
 

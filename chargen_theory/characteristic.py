@@ -247,8 +247,11 @@ class CharacteristicGenerator:
 
     # -- using the fitted map -----------------------------------------------------------------------------------
     def _check_fitted(self):
+        from .velocity import NotFittedError
+
         if not hasattr(self, "net_"):
-            raise ValueError("CharacteristicGenerator: call fit(m, rng) before map / sample / semigroup_violation")
+            raise NotFittedError("CharacteristicGenerator is not fitted yet: call fit first (fit(m, rng), before "
+                                 "map / sample / semigroup_violation)")
 
     def map(self, z, s: float = 0.0, t: float | None = None) -> np.ndarray:
         """g(s, t, z): the fitted flow from time s to time t (default T), one network evaluation per point.

@@ -5,8 +5,8 @@
     chargen-theory report DIR
     chargen-theory list targets|paths|estimators|claims|experiments
 
-CONFIG is a TOML file, or the name of a bundled config in the repository's configs/ folder ("quick", "paper");
-default configs/quick.toml. OUT defaults to results/<config name>/. A user mistake (bad argument, bad config,
+CONFIG is a TOML file, or the name of a config bundled with the package in chargen_theory/configs/ ("quick",
+"paper", "tiny"); default quick. OUT defaults to results/<config name>/. A user mistake (bad argument, bad config,
 output folder that cannot be written, unreachable scheduler) prints one line on stderr and exits with status 2,
 before anything is written.
 """
@@ -16,9 +16,10 @@ import argparse
 import os
 import sys
 import time
+from importlib import resources
 from pathlib import Path
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = resources.files(__package__) / "configs"  # the bundled configs (package data)
 DEFAULT_CONFIG = "quick"
 LISTS = ("targets", "paths", "estimators", "claims", "experiments")
 
@@ -76,15 +77,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_config(name: str | None) -> Path:
-    """The config file for ``name``: an existing file path, else a bundled config by name or file name."""
+def bundled_configs() -> list[str]:
+    """Names of the configs bundled with the package, sorted."""
+    entries = CONFIG_DIR.iterdir() if CONFIG_DIR.is_dir() else ()  # none in a broken install
+    return sorted(entry.name[:-len(".toml")] for entry in entries if entry.name.endswith(".toml"))
+
+
+def resolve_config(name: str | None):
+    """The config file for ``name``: an existing file path (a Path), else a bundled config by name or file name
+    (an ``importlib.resources`` Traversable); ValueError listing the bundled names otherwise."""
     name = DEFAULT_CONFIG if name is None else name
-    candidates = [Path(name), CONFIG_DIR / name, CONFIG_DIR / f"{name}.toml"]
-    for candidate in candidates:
+    if Path(name).is_file():
+        return Path(name)
+    for candidate in (CONFIG_DIR / name, CONFIG_DIR / f"{name}.toml"):
         if candidate.is_file():
             return candidate
-    bundled = sorted(p.stem for p in CONFIG_DIR.glob("*.toml")) if CONFIG_DIR.is_dir() else []
-    raise ValueError(f"config: no file {name!r}; bundled configs: {', '.join(bundled) or 'none'}")
+    raise ValueError(f"config: no file {name!r}; bundled configs: {', '.join(bundled_configs()) or 'none'}")
 
 
 def _run(args) -> int:
@@ -93,7 +101,8 @@ def _run(args) -> int:
     if args.scheduler is not None and args.backend != "dask":
         raise ValueError("--scheduler: only used with --backend dask")
     start = time.perf_counter()
-    cfg = config.load(resolve_config(args.config))
+    with resources.as_file(resolve_config(args.config)) as path:
+        cfg = config.load(path)
     out = Path(args.out) if args.out is not None else Path("results") / cfg.name
     table = sweep.run(cfg, out, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler, force=args.force,
                       progress=True)

@@ -1,19 +1,31 @@
-"""Public contract checks for user extensions (like scikit-learn's ``check_estimator``).
+"""The public contracts as data: lists of named rules, like scikit-learn's ``parametrize_with_checks``.
 
-``check_velocity_estimator`` runs an estimator through the velocity-estimator contract of
-``chargen_theory.velocity`` and raises AssertionError naming the first rule it breaks.
+``VELOCITY_RULES`` (velocity estimators) and ``TARGET_RULES`` (targets) are tuples of small rule functions, one
+concept each; a rule's docstring states it and its function name is its id. ``velocity_estimator_checks`` and
+``target_checks`` yield (rule_id, check) pairs, ``check()`` raising AssertionError naming the rule;
+``parametrize_with_checks`` makes one pytest test per pair. ``check_velocity_estimator`` and ``check_target`` run
+every rule and report all broken rules in one AssertionError.
 """
 from __future__ import annotations
 
+import functools
+import json
+from typing import Callable, Iterable, Iterator, NamedTuple
+
 import numpy as np
 
+from . import _validate
 from . import paths as ct_paths
+from . import targets as _targets
 from . import velocity as _velocity
-from .velocity.base import VelocityEstimator
+from .velocity import NotFittedError, VelocityEstimator
+
+Check = tuple[str, Callable[[], None]]
 
 
-def _fail(name: str, rule: str) -> None:
-    raise AssertionError(f"check_velocity_estimator({name}): {rule}")
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise AssertionError(message)
 
 
 def _fitted_attributes(est) -> list[str]:
@@ -35,115 +47,380 @@ def _same_params(p: dict, q: dict) -> bool:
     return p.keys() == q.keys() and all(_equal(p[k], q[k]) for k in p)
 
 
-def check_velocity_estimator(estimator_or_name, params: dict | None = None, *, x1=None, path: str = "linear",
-                             T: float | None = None, seed: int = 0, n_queries: int = 40) -> None:
-    """Check that a velocity estimator follows the contract; raise AssertionError naming the broken rule.
+def _named(rule: Callable, case) -> Check:
+    """(rule id, check): the check runs the rule on the case; any failure becomes an AssertionError naming it."""
+    def check() -> None:
+        try:
+            rule(case)
+        except AssertionError as err:
+            raise AssertionError(f"{rule.__name__}: {err}") from None
+        except Exception as err:  # noqa: BLE001 - a crash breaks the rule too
+            raise AssertionError(f"{rule.__name__}: raised {type(err).__name__}: {err}") from err
+
+    check.__name__ = rule.__name__
+    return rule.__name__, check
+
+
+def _run_all(label: str, checks: Iterable[Check]) -> None:
+    """Run every check; one AssertionError listing all broken rules."""
+    checks = list(checks)
+    failures = []
+    for _, check in checks:
+        try:
+            check()
+        except AssertionError as err:
+            failures.append(str(err))
+    if failures:
+        raise AssertionError(f"{label}: {len(failures)} of {len(checks)} rules broken\n  " + "\n  ".join(failures))
+
+
+def parametrize_with_checks(cases: dict[str, Iterable[Check]]):
+    """``pytest.mark.parametrize("check", ...)`` with one test per (case, rule): ``cases`` maps a label to the pairs
+    of ``velocity_estimator_checks`` or ``target_checks``; the test ids are ``label-rule_id``."""
+    import pytest
+
+    return pytest.mark.parametrize("check", [pytest.param(check, id=f"{label}-{rule_id}")
+                                             for label, checks in cases.items() for rule_id, check in checks])
+
+
+# -- velocity estimators --------------------------------------------------------------------------------------------
+class _Fit(NamedTuple):
+    """One fit of a clone, as the fit rules inspect it."""
+
+    est: object  # the fitted clone
+    returned: object  # what its fit returned
+    x1: np.ndarray  # the array fit was given
+    params: dict  # its get_params() before fit
+
+
+class _VelocityCase:
+    """What the velocity rules share: the estimator under test (never fitted itself), its training samples and
+    queries, and one fit of a clone with its prediction, computed on first use."""
+
+    def __init__(self, est, params, x1, path, T, seed, n_queries):
+        path = ct_paths.get(path)
+        self.est, self.params, self.path, self.seed = est, params, path.name, seed
+        self.T = (0.999 if path.singular_at_one else 1.0) if T is None else _validate.end_time("T", T)
+        rng = np.random.default_rng(seed)
+        self.x1 = rng.standard_normal((64, 2)) if x1 is None else _validate.finite_array("x1", x1, ndim=2)
+        self.dim = self.x1.shape[1]
+        n_queries = _validate.positive_int("n_queries", n_queries)
+        self._t, self._x = np.linspace(0.0, self.T, n_queries), rng.standard_normal((n_queries, self.dim))
+
+    def queries(self) -> tuple[np.ndarray, np.ndarray]:
+        """Fresh copies of the query times (m,) in [0, T] and points (m, D)."""
+        return self._t.copy(), self._x.copy()
+
+    def clone(self):
+        """A new unfitted estimator built from the hyperparameters of the one under test."""
+        return type(self.est)(**self.est.get_params())
+
+    def fit(self, est, x1=None):
+        """``est.fit`` on (a copy of) the training samples with the case's seed; returns what fit returns."""
+        return est.fit(self.x1.copy() if x1 is None else x1, self.path, rng=np.random.default_rng(self.seed + 1))
+
+    @functools.cached_property
+    def fitted(self) -> _Fit:
+        """One fit of a clone."""
+        est, x1 = self.clone(), self.x1.copy()
+        params = est.get_params()
+        return _Fit(est, self.fit(est, x1), x1, params)
+
+    @functools.cached_property
+    def prediction(self) -> np.ndarray:
+        """The fitted clone's predict(t, x) on the queries."""
+        return self.fitted.est.predict(*self.queries())
+
+
+def is_velocity_estimator(case) -> None:
+    """The estimator is an instance of chargen_theory.velocity.VelocityEstimator."""
+    _require(isinstance(case.est, VelocityEstimator),
+             f"must be a chargen_theory.velocity.VelocityEstimator, got {type(case.est).__name__}")
+
+
+def get_params_returns_the_constructor_arguments(case) -> None:
+    """get_params() returns a dict holding the constructor arguments unchanged (those given, for a name)."""
+    given = case.est.get_params()
+    _require(isinstance(given, dict), f"get_params() must return a dict, got {type(given).__name__}")
+    _require(case.params is None or _same_params(given, {**given, **case.params}),
+             f"get_params() {given} does not return the constructor arguments {case.params}")
+
+
+def no_fitted_attributes_before_fit(case) -> None:
+    """__init__ does no work: it sets no fitted attribute (a public name ending in '_')."""
+    found = _fitted_attributes(case.est)
+    _require(not found, f"__init__ must not set fitted attributes (ending in '_'), found {found}")
+
+
+def rebuilds_from_get_params(case) -> None:
+    """type(est)(**est.get_params()) rebuilds an estimator with the same hyperparameters (clones need no pickling)."""
+    _require(_same_params(case.clone().get_params(), case.est.get_params()),
+             "type(est)(**est.get_params()) must rebuild an estimator with the same hyperparameters")
+
+
+def predict_before_fit_raises_not_fitted(case) -> None:
+    """predict before fit raises chargen_theory.velocity.NotFittedError saying 'call fit first'."""
+    est, (t, x) = case.clone(), case.queries()
+    try:
+        est.predict(t, x)
+    except NotFittedError as err:
+        _require("fit" in str(err), f"the NotFittedError must say 'call fit first', got {err!r}")
+    except Exception as err:  # noqa: BLE001 - any other type breaks the rule
+        raise AssertionError(f"predict before fit must raise NotFittedError, raised {err!r}") from None
+    else:
+        raise AssertionError("predict before fit must raise NotFittedError, it returned")
+
+
+def fit_returns_self(case) -> None:
+    """fit returns the estimator itself."""
+    fit = case.fitted
+    _require(fit.returned is fit.est, f"fit must return self, returned {type(fit.returned).__name__}")
+
+
+def fit_does_not_modify_x1(case) -> None:
+    """fit leaves its x1 argument unchanged."""
+    _require(np.array_equal(case.fitted.x1, case.x1), "fit must not modify x1")
+
+
+def fit_keeps_the_hyperparameters(case) -> None:
+    """fit changes no hyperparameter: get_params() is the same before and after."""
+    before, after = case.fitted.params, case.fitted.est.get_params()
+    _require(_same_params(after, before), f"fit must not change the hyperparameters: {before} became {after}")
+
+
+def fit_sets_fitted_attributes(case) -> None:
+    """fit stores what it learns in attributes ending in '_'."""
+    _require(bool(_fitted_attributes(case.fitted.est)), "fit must set fitted attributes ending in '_'")
+
+
+def predict_returns_float64_m_by_d(case) -> None:
+    """predict(t, x) returns a float64 numpy array of shape (m, D)."""
+    v, shape = case.prediction, case.queries()[1].shape
+    _require(isinstance(v, np.ndarray) and v.shape == shape and v.dtype == np.float64,
+             f"predict must return a float64 array of shape {shape}, got "
+             f"{type(v).__name__} {getattr(v, 'shape', None)} {getattr(v, 'dtype', None)}")
+
+
+def predict_does_not_modify_its_inputs(case) -> None:
+    """predict leaves its t and x arguments unchanged."""
+    t, x = case.queries()
+    case.fitted.est.predict(t, x)
+    t0, x0 = case.queries()
+    _require(np.array_equal(t, t0) and np.array_equal(x, x0), "predict must not modify t or x")
+
+
+def predict_is_finite_up_to_T(case) -> None:
+    """predict is finite for every t in [0, T]."""
+    bad = ~np.isfinite(case.prediction).all(axis=1)
+    if bad.any():
+        raise AssertionError(f"predict must be finite for t in [0, {case.T}]; "
+                             f"first bad t = {case.queries()[0][bad][0]}")
+
+
+def scalar_t_equals_broadcast_t(case) -> None:
+    """predict(t_scalar, x) equals predict(t broadcast to shape (m,), x)."""
+    est, (_, x) = case.fitted.est, case.queries()
+    for t in (0.0, 0.5 * case.T, case.T):
+        _require(np.allclose(est.predict(t, x), est.predict(np.full(x.shape[0], t), x), rtol=1e-12, atol=1e-12),
+                 f"predict(t={t}, x) must equal predict(t broadcast to shape ({x.shape[0]},), x)")
+
+
+def call_equals_predict(case) -> None:
+    """est(t, x) equals est.predict(t, x) (a fitted estimator is a velocity for the solvers)."""
+    _require(np.array_equal(case.fitted.est(*case.queries()), case.prediction),
+             "est(t, x) must equal est.predict(t, x)")
+
+
+def equal_seeds_give_equal_fits(case) -> None:
+    """Clones rebuilt from get_params and fitted with equal rng seeds predict the same."""
+    refits = []
+    for _ in range(2):
+        est = case.clone()
+        case.fit(est)
+        refits.append(est.predict(*case.queries()))
+    _require(np.array_equal(refits[0], refits[1]) and np.array_equal(refits[0], case.prediction),
+             "fits with equal rng seeds must give equal predictions")
+
+
+def fit_rejects_bad_x1(case) -> None:
+    """fit raises ValueError for x1 with 1 or 3 dimensions, or holding a NaN."""
+    with_nan = case.x1.copy()
+    with_nan[0, 0] = np.nan
+    for bad, what in ((case.x1[:, 0], "x1 with ndim 1"), (case.x1[None], "x1 with ndim 3"),
+                      (with_nan, "x1 with a NaN")):
+        try:
+            case.fit(case.clone(), bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"fit must raise ValueError for {what}")
+
+
+def predict_rejects_the_wrong_width(case) -> None:
+    """predict raises ValueError for x whose width is not the D it was fitted on."""
+    try:
+        case.fitted.est.predict(0.5, np.zeros((3, case.dim + 1)))
+    except ValueError:
+        return
+    raise AssertionError(f"predict must raise ValueError for x of shape (3, {case.dim + 1}) (fitted on D = {case.dim})")
+
+
+VELOCITY_RULES = (is_velocity_estimator, get_params_returns_the_constructor_arguments, no_fitted_attributes_before_fit,
+                  rebuilds_from_get_params, predict_before_fit_raises_not_fitted, fit_returns_self,
+                  fit_does_not_modify_x1, fit_keeps_the_hyperparameters, fit_sets_fitted_attributes,
+                  predict_returns_float64_m_by_d, predict_does_not_modify_its_inputs, predict_is_finite_up_to_T,
+                  scalar_t_equals_broadcast_t, call_equals_predict, equal_seeds_give_equal_fits, fit_rejects_bad_x1,
+                  predict_rejects_the_wrong_width)
+
+
+def velocity_estimator_checks(estimator_or_name, params: dict | None = None, *, x1=None, path: str = "linear",
+                              T: float | None = None, seed: int = 0, n_queries: int = 40) -> Iterator[Check]:
+    """(rule_id, check) for every rule of ``VELOCITY_RULES``; ``check()`` raises AssertionError naming the rule.
 
     Parameters
     ----------
-    estimator_or_name : an unfitted VelocityEstimator, or a registered name (built with ``params``).
-    params : hyperparameters for a name (small ones keep the check fast); ignored for an instance.
+    estimator_or_name : an unfitted VelocityEstimator (left unfitted: the rules fit clones), or a registered name
+        (built with ``params``).
+    params : hyperparameters for a name (small ones keep the checks fast); ignored for an instance.
     x1 : (n, D) training samples; default 64 draws of N(0, I_2) from ``seed``. Must match the estimator's
         dimension (the oracle's target).
     path : path name used for fitting.
     T : predictions are checked on t in [0, T]; default 1, or 0.999 on paths whose velocity at t = 1 needs the
         score (``singular_at_one``: follmer), where estimators may reject t = 1 as ``Target.velocity`` does.
-    seed : seeds every Generator the check creates.
+    seed : seeds every Generator the checks create.
     n_queries : number of query points.
 
-    Rules checked: hyperparameters in ``get_params`` equal the constructor arguments and stay unchanged (no work
-    in ``__init__``: no fitted attributes before fit); ``predict`` before ``fit`` raises a ValueError or
-    RuntimeError that says "fit"; ``fit`` returns self and sets fitted attributes ending in "_"; ``predict`` gives
-    (m, D) float64, finite for t in [0, T], and does not modify its inputs; scalar t equals the same t broadcast;
-    ``est(t, x)`` equals ``est.predict(t, x)``; two clones rebuilt from ``get_params`` (no pickling) and fitted
-    with equal seeds predict the same; ``fit`` rejects x1 with the wrong number of dimensions or a NaN, and
-    ``predict`` rejects x with the wrong width, with ValueError.
+    Bad arguments (an unknown name or hyperparameter, path, ...) raise ValueError at once. The checks of one call
+    share one fit of a clone and its prediction, computed on first use.
     """
     if isinstance(estimator_or_name, str):
         est = _velocity.get(estimator_or_name, **(params or {}))
-        name = estimator_or_name
     else:
-        est = estimator_or_name
-        name = type(est).__name__
-        params = est.get_params() if isinstance(est, VelocityEstimator) else None
-    if not isinstance(est, VelocityEstimator):
-        _fail(name, f"must be a chargen_theory.velocity.VelocityEstimator, got {type(est).__name__}")
-    if T is None:
-        T = 0.999 if ct_paths.get(path).singular_at_one else 1.0
-    rng = np.random.default_rng(seed)
-    x1 = rng.standard_normal((64, 2)) if x1 is None else np.asarray(x1, dtype=np.float64)
-    n, dim = x1.shape
+        est, params = estimator_or_name, None
+    case = _VelocityCase(est, params, x1, path, T, seed, n_queries)
+    return (_named(rule, case) for rule in VELOCITY_RULES)
 
-    # -- no work in __init__ ----------------------------------------------------------------------------------
-    given = est.get_params()
-    if params is not None and not _same_params(given, {**given, **params}):
-        _fail(name, f"get_params() {given} does not return the constructor arguments {params}")
-    if _fitted_attributes(est):
-        _fail(name, f"__init__ must not set fitted attributes (ending in '_'), found {_fitted_attributes(est)}")
-    clone = type(est)(**given)
-    if not _same_params(clone.get_params(), given):
-        _fail(name, "type(est)(**est.get_params()) must rebuild an estimator with the same hyperparameters")
 
-    # -- predict before fit -----------------------------------------------------------------------------------
-    x = rng.standard_normal((n_queries, dim))
+def check_velocity_estimator(estimator_or_name, params: dict | None = None, *, x1=None, path: str = "linear",
+                             T: float | None = None, seed: int = 0, n_queries: int = 40) -> None:
+    """Run every rule of ``VELOCITY_RULES`` (arguments as ``velocity_estimator_checks``); raise one AssertionError
+    naming every broken rule."""
+    name = estimator_or_name if isinstance(estimator_or_name, str) else type(estimator_or_name).__name__
+    _run_all(f"check_velocity_estimator({name})", velocity_estimator_checks(
+        estimator_or_name, params, x1=x1, path=path, T=T, seed=seed, n_queries=n_queries))
+
+
+# -- targets ------------------------------------------------------------------------------------------------------
+_N_TARGET = 50
+
+
+class _TargetCase:
+    """What the target rules share: the target built from the registry, and (drawn on first use from one seeded
+    stream) 50 samples y, points x near them and query times per path."""
+
+    def __init__(self, name: str, params: dict | None):
+        self.name, self.target = name, _targets.get(name, **(params or {}))
+
+    @functools.cached_property
+    def data(self) -> tuple[np.ndarray, np.ndarray, dict]:
+        """(y (n, D) samples, x = y + 0.1 noise, {path: times (n,) uniform on [0, 1)})."""
+        rng = np.random.default_rng(60)
+        y = self.target.sample(_N_TARGET, rng)
+        x = y + 0.1 * rng.standard_normal(y.shape)
+        return y, x, {path: rng.uniform(size=_N_TARGET) for path in ct_paths.names()}
+
+
+def is_target(case) -> None:
+    """The registry builds an instance of chargen_theory.targets.Target."""
+    _require(isinstance(case.target, _targets.Target),
+             f"must be a chargen_theory.targets.Target, got {type(case.target).__name__}")
+
+
+def name_is_the_registered_name(case) -> None:
+    """target.name is the name it is registered under."""
+    _require(case.target.name == case.name, f"target.name must be {case.name!r}, got {case.target.name!r}")
+
+
+def dimensions_are_consistent(case) -> None:
+    """dim (D) and intrinsic_dim (d*) are integers with 1 <= d* <= D."""
+    dim, d_star = case.target.dim, case.target.intrinsic_dim
+    _require(all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (dim, d_star))
+             and 1 <= d_star <= dim, f"need integers 1 <= intrinsic_dim <= dim, got {d_star} and {dim}")
+
+
+def params_are_json(case) -> None:
+    """target.params is a JSON-serialisable dict (run records store it)."""
+    params = case.target.params
+    _require(isinstance(params, dict), f"params must be a dict, got {type(params).__name__}")
     try:
-        est.predict(0.5, x)
-    except (ValueError, RuntimeError) as err:
-        if "fit" not in str(err):
-            _fail(name, f"the error of predict before fit must say 'call fit first', got {err!r}")
-    except Exception as err:  # noqa: BLE001 - any other type breaks the rule
-        _fail(name, f"predict before fit must raise a ValueError or RuntimeError, raised {err!r}")
-    else:
-        _fail(name, "predict before fit must raise an error saying 'call fit first'")
+        json.dumps(params)
+    except (TypeError, ValueError) as err:
+        raise AssertionError(f"params must be JSON-serialisable: {err}") from None
 
-    # -- fit ----------------------------------------------------------------------------------------------------
-    x1_copy = x1.copy()
-    returned = est.fit(x1, path, rng=np.random.default_rng(seed + 1))
-    if returned is not est:
-        _fail(name, "fit must return self")
-    if not np.array_equal(x1, x1_copy):
-        _fail(name, "fit must not modify x1")
-    if not _same_params(est.get_params(), given):
-        _fail(name, f"fit must not change the hyperparameters: {given} became {est.get_params()}")
-    if not _fitted_attributes(est):
-        _fail(name, "fit must set fitted attributes ending in '_'")
 
-    # -- predict ------------------------------------------------------------------------------------------------
-    t = np.linspace(0.0, T, n_queries)
-    t_copy, x_copy = t.copy(), x.copy()
-    v = est.predict(t, x)
-    if not (isinstance(v, np.ndarray) and v.shape == (n_queries, dim) and v.dtype == np.float64):
-        _fail(name, f"predict must return a float64 array of shape {(n_queries, dim)}, got "
-                    f"{type(v).__name__} {getattr(v, 'shape', None)} {getattr(v, 'dtype', None)}")
-    if not np.array_equal(t, t_copy) or not np.array_equal(x, x_copy):
-        _fail(name, "predict must not modify t or x")
-    if not np.all(np.isfinite(v)):
-        _fail(name, f"predict must be finite for t in [0, {T}]; first bad t = {t[~np.isfinite(v).all(axis=1)][0]}")
-    for t_scalar in (0.0, 0.5 * T, T):
-        if not np.allclose(est.predict(t_scalar, x), est.predict(np.full(n_queries, t_scalar), x),
-                           rtol=1e-12, atol=1e-12):
-            _fail(name, f"predict(t={t_scalar}, x) must equal predict(t broadcast to shape ({n_queries},), x)")
-    if not np.array_equal(est(t, x), v):
-        _fail(name, "est(t, x) must equal est.predict(t, x)")
+def rebuilds_from_params(case) -> None:
+    """get(name, **params), params through JSON, rebuilds the target: equal samples from equal seeds, equal
+    velocities on every path."""
+    rebuilt = _targets.get(case.name, **json.loads(json.dumps(case.target.params)))
+    y, x, _ = case.data
+    _require(np.array_equal(rebuilt.sample(_N_TARGET, np.random.default_rng(60)), y, equal_nan=True),
+             "the target rebuilt from its params must draw the same samples from the same seed")
+    for path in ct_paths.names():
+        _require(np.array_equal(rebuilt.velocity(0.4, x, path), case.target.velocity(0.4, x, path), equal_nan=True),
+                 f"the target rebuilt from its params must have the same velocity ({path} path)")
 
-    # -- determinism, pickle-free clones ----------------------------------------------------------------------
-    refits = [type(est)(**given).fit(x1, path, rng=np.random.default_rng(seed + 1)).predict(t, x) for _ in range(2)]
-    if not (np.array_equal(refits[0], refits[1]) and np.array_equal(refits[0], v)):
-        _fail(name, "fits with equal rng seeds must give equal predictions")
 
-    # -- bad input ----------------------------------------------------------------------------------------------
-    with_nan = x1.copy()
-    with_nan[0, 0] = np.nan
-    for bad, what in ((x1[:, 0], "x1 with ndim 1"), (x1[None], "x1 with ndim 3"), (with_nan, "x1 with a NaN")):
-        try:
-            type(est)(**given).fit(bad, path, rng=np.random.default_rng(seed))
-        except ValueError:
-            pass
-        else:
-            _fail(name, f"fit must raise ValueError for {what}")
+def sample_returns_float64_n_by_d(case) -> None:
+    """sample(n, rng) returns a float64 array of shape (n, D)."""
+    y = case.data[0]
+    _require(isinstance(y, np.ndarray) and y.shape == (_N_TARGET, case.target.dim) and y.dtype == np.float64,
+             f"sample must return a float64 array of shape ({_N_TARGET}, {case.target.dim}), got "
+             f"{type(y).__name__} {getattr(y, 'shape', None)} {getattr(y, 'dtype', None)}")
+
+
+def velocity_is_finite_float64_n_by_d(case) -> None:
+    """velocity(t, x, path) is a finite float64 array of shape (n, D) for t in [0, 1) on every path."""
+    _, x, times = case.data
+    for path, t in times.items():
+        v = case.target.velocity(t, x, path)
+        _require(isinstance(v, np.ndarray) and v.shape == x.shape and v.dtype == np.float64,
+                 f"velocity ({path} path) must return a float64 array of shape {x.shape}, got "
+                 f"{type(v).__name__} {getattr(v, 'shape', None)} {getattr(v, 'dtype', None)}")
+        _require(bool(np.all(np.isfinite(v))), f"velocity ({path} path) must be finite for t in [0, 1)")
+
+
+def log_prob_is_n_or_not_implemented(case) -> None:
+    """log_prob(x) returns shape (n,) values below +inf (no NaN), or raises NotImplementedError (no density)."""
+    x = case.data[1]
     try:
-        est.predict(0.5, np.zeros((3, dim + 1)))
-    except ValueError:
-        pass
-    else:
-        _fail(name, f"predict must raise ValueError for x of shape (3, {dim + 1}) (fitted on D = {dim})")
+        lp = case.target.log_prob(x)
+    except NotImplementedError:
+        return
+    _require(np.shape(lp) == (x.shape[0],) and bool(np.all(np.asarray(lp) < np.inf)),
+             f"log_prob must return shape ({x.shape[0]},) values < inf (no NaN), got shape {np.shape(lp)}")
+
+
+def posterior_mean_at_t0_is_the_mean(case) -> None:
+    """posterior_mean(a=1, b=0, x) (X_t = X0 tells nothing about X1) is the target mean, checked within 1 of a
+    50-sample mean."""
+    y, x, _ = case.data
+    m1 = case.target.posterior_mean(1.0, 0.0, x)
+    _require(np.allclose(m1, np.broadcast_to(y.mean(axis=0), x.shape), rtol=0.0, atol=1.0),
+             "posterior_mean(1, 0, x) must be the target mean at every x")
+
+
+TARGET_RULES = (is_target, name_is_the_registered_name, dimensions_are_consistent, params_are_json,
+                rebuilds_from_params, sample_returns_float64_n_by_d, velocity_is_finite_float64_n_by_d,
+                log_prob_is_n_or_not_implemented, posterior_mean_at_t0_is_the_mean)
+
+
+def target_checks(name: str, params: dict | None = None) -> Iterator[Check]:
+    """(rule_id, check) for every rule of ``TARGET_RULES`` on the target registered as ``name``, built with
+    ``params`` (ValueError for an unknown name or parameter); ``check()`` raises AssertionError naming the rule."""
+    case = _TargetCase(name, params)
+    return (_named(rule, case) for rule in TARGET_RULES)
+
+
+def check_target(name: str, params: dict | None = None) -> None:
+    """Run every rule of ``TARGET_RULES`` on a registered target; raise one AssertionError naming every broken
+    rule."""
+    _run_all(f"check_target({name})", target_checks(name, params))

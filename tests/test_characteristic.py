@@ -150,8 +150,14 @@ def test_user_errors():
         small_generator(T=1.5).fit(50, rng)
     with pytest.raises(ValueError, match="semigroup_weight"):
         small_generator(semigroup_weight=-1.0).fit(50, rng)
-    with pytest.raises(ValueError, match="fit"):
-        small_generator().map(np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("use", [lambda g: g.map(np.zeros((3, 2))), lambda g: g.sample(3, np.random.default_rng(0)),
+                                 lambda g: g.semigroup_violation(np.random.default_rng(0))],
+                         ids=["map", "sample", "semigroup_violation"])
+def test_use_before_fit_raises_the_shared_not_fitted_error(use):
+    with pytest.raises(ct.velocity.NotFittedError, match="CharacteristicGenerator is not fitted yet: call fit first"):
+        use(small_generator())
 
 
 def test_map_argument_errors(fitted):

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """One CLI run of configs/tiny.toml (bundled name, default output folder) in a fresh working folder."""
+    """One CLI run of the bundled config tiny (by name, default output folder) in a fresh working folder."""
     work = tmp_path_factory.mktemp("cli")
     cwd = os.getcwd()
     os.chdir(work)
@@ -69,12 +69,14 @@ def test_config_resolution(tmp_path, monkeypatch):
     own.write_text("")
     monkeypatch.chdir(tmp_path)
     assert cli.resolve_config("tiny.toml") == Path("tiny.toml")
-    with pytest.raises(ValueError, match="config: no file 'nope'; bundled configs: .*paper, quick, tiny"):
+    with pytest.raises(ValueError, match="^config: no file 'nope'; bundled configs: paper, quick, tiny$"):
         cli.resolve_config("nope")
 
 
-def test_bundled_configs_validate():
-    for name in ("quick", "paper", "tiny"):
+def test_bundled_configs_ship_inside_the_package_and_validate():
+    assert Path(str(cli.CONFIG_DIR)).parent == Path(ct.__file__).parent
+    assert cli.bundled_configs() == ["paper", "quick", "tiny"]
+    for name in cli.bundled_configs():
         cfg = ct.config.load(cli.CONFIG_DIR / f"{name}.toml")
         assert cfg.name == name and cfg.experiments
 

@@ -71,7 +71,7 @@ def synthetic_run(out_dir, rng):
            "config_name": "synthetic", "root_seed": 1234, "fits": fits, "package_version": "0.1.0",
            "versions": {"numpy": np.__version__, "pandas": pd.__version__}, "python": "3.11", "machine": "x86_64",
            "cpu_count": 2, "started": "2025-01-01T10:00:00+00:00", "finished": "2025-01-01T10:02:30+00:00",
-           "command": ["chargen-theory", "run", "configs/quick.toml"],
+           "command": ["chargen-theory", "run", "quick"],
            "status_counts": {"ok": len(rows) - 2, "diverged": 1, "error": 1}}
     (out_dir / "run.json").write_text(json.dumps(run))
     return pd.DataFrame(rows)
@@ -136,7 +136,7 @@ def test_report_text(report_dir):
         assert verdict in text
     for section in ("## Run", "## Verdicts", "## Findings", "### Where the data contradict a claim", "## Figures"):
         assert section in text
-    assert "1234" in text and "chargen-theory run configs/quick.toml" in text and "a user's guess" in text
+    assert "1234" in text and "chargen-theory run quick" in text and "a user's guess" in text
     assert "150.0 s" in text                                         # wall time from started / finished
     assert "velocity blew up at t=0.99" in text and "traceback" not in text  # first line of the message only
     assert "MemoryError: emd n=4000 \\| cap" in text                # a '|' cannot break the table

@@ -1,12 +1,11 @@
-"""The target registry, the shared contract (params, shapes, dtypes, validation) and vectorisation properties of
-every registered target's velocity (hypothesis)."""
-import json
-
+"""The target registry, the shared contract (every rule of TARGET_RULES, each failed by a deliberately broken
+target; argument validation) and vectorisation properties of every registered target's velocity (hypothesis)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 import chargen_theory as ct
+from chargen_theory.testing import TARGET_RULES, check_target, parametrize_with_checks, target_checks
 
 PATHS = ["linear", "follmer", "trig"]
 EXAMPLES = {
@@ -54,30 +53,138 @@ def test_register(monkeypatch):
         ct.targets.register("other", 3)
 
 
+@parametrize_with_checks({name: target_checks(name, EXAMPLES[name]) for name in sorted(EXAMPLES)})
+def test_every_registered_target_follows_the_rule(check):
+    check()
+
+
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_contract(name):
+def test_log_prob_exists_exactly_for_the_targets_with_a_density(name):
     target = ct.targets.get(name, **EXAMPLES[name])
-    assert isinstance(target, ct.targets.Target)
-    assert target.name == name and 1 <= target.intrinsic_dim <= target.dim
-    params = json.loads(json.dumps(target.params))  # JSON-serialisable
-    rebuilt = ct.targets.get(name, **params)
-    rng = np.random.default_rng(60)
-    y = target.sample(50, rng)
-    assert y.shape == (50, target.dim) and y.dtype == np.float64
-    np.testing.assert_array_equal(rebuilt.sample(50, np.random.default_rng(60)), y)
-    x = y + 0.1 * rng.standard_normal(y.shape)
-    for path in PATHS:
-        v = target.velocity(rng.uniform(size=50), x, path)
-        assert v.shape == (50, target.dim) and v.dtype == np.float64 and np.all(np.isfinite(v))
-        np.testing.assert_array_equal(rebuilt.velocity(0.4, x, path), target.velocity(0.4, x, path))
+    x = target.sample(20, np.random.default_rng(0))
     if HAS_DENSITY[name]:
-        lp = target.log_prob(x)
-        assert lp.shape == (50,) and np.all(lp < np.inf)
+        assert target.log_prob(x).shape == (20,)
     else:
         with pytest.raises(NotImplementedError):
             target.log_prob(x)
-    np.testing.assert_allclose(target.posterior_mean(1.0, 0.0, x), np.broadcast_to(y.mean(axis=0), x.shape),
-                               atol=1.0)  # t = 0: the target mean (loose: a 50-sample mean)
+
+
+# -- a user's target, and broken ones that fail the rule they break -------------------------------------------------
+class Normal2(ct.targets.Target):
+    """N((shift, -shift), I_2): a toy user target with a closed-form posterior mean."""
+
+    name, dim, intrinsic_dim = "normal2", 2, 2
+
+    def __init__(self, shift=0.0):
+        self.params = {"shift": shift}
+        self.mean = np.array([shift, -shift], dtype=np.float64)
+
+    def _sample(self, n, rng):
+        return self.mean + rng.standard_normal((n, 2))
+
+    def _posterior_mean(self, a, b, x):
+        gain = (b / (a * a + b * b))[:, None]
+        return self.mean + gain * (x - b[:, None] * self.mean)
+
+    def _log_prob(self, x):
+        return -0.5 * np.sum((x - self.mean) ** 2, axis=1) - np.log(2.0 * np.pi)
+
+
+class NotATarget:
+    def __init__(self, shift=0.0):
+        self.name, self.params = "normal2", {"shift": shift}
+
+
+class WrongName(Normal2):
+    name = "normal"
+
+
+class TooManyIntrinsicDims(Normal2):
+    intrinsic_dim = 3
+
+
+class ArrayParams(Normal2):
+    def __init__(self, shift=0.0):
+        super().__init__(shift)
+        self.params = {"shift": np.array([shift])}
+
+
+class ForgetsParams(Normal2):
+    def __init__(self, shift=0.0):
+        super().__init__(shift)
+        self.params = {}
+
+
+class Float32Samples(Normal2):
+    def _sample(self, n, rng):
+        return super()._sample(n, rng).astype(np.float32)
+
+
+class NaNLateInTime(Normal2):
+    def _posterior_mean(self, a, b, x):
+        return np.where((b > 0.5)[:, None], np.nan, super()._posterior_mean(a, b, x))
+
+
+class ColumnLogProb(Normal2):
+    def _log_prob(self, x):
+        return super()._log_prob(x)[:, None]
+
+
+class IgnoresThePrior(Normal2):
+    def _posterior_mean(self, a, b, x):
+        return x
+
+
+BROKEN = {  # rule id -> a target class that breaks it (registered as "normal2", built with shift = 1)
+    "is_target": NotATarget,
+    "name_is_the_registered_name": WrongName,
+    "dimensions_are_consistent": TooManyIntrinsicDims,
+    "params_are_json": ArrayParams,
+    "rebuilds_from_params": ForgetsParams,
+    "sample_returns_float64_n_by_d": Float32Samples,
+    "velocity_is_finite_float64_n_by_d": NaNLateInTime,
+    "log_prob_is_n_or_not_implemented": ColumnLogProb,
+    "posterior_mean_at_t0_is_the_mean": IgnoresThePrior,
+}
+
+
+def test_a_user_registered_target_passes(monkeypatch):
+    monkeypatch.setitem(ct.targets._REGISTRY, "normal2", Normal2)
+    check_target("normal2", {"shift": 1.0})
+
+
+def test_every_target_rule_has_a_broken_target():
+    assert list(BROKEN) == [rule.__name__ for rule in TARGET_RULES]
+
+
+@pytest.mark.parametrize("rule", list(BROKEN))
+def test_a_broken_target_fails_the_rule_it_breaks(rule, monkeypatch):
+    monkeypatch.setitem(ct.targets._REGISTRY, "normal2", BROKEN[rule])
+    check = dict(target_checks("normal2", {"shift": 1.0}))[rule]
+    with pytest.raises(AssertionError, match=f"^{rule}: "):
+        check()
+    with pytest.raises(AssertionError, match=f"\\n  {rule}: "):
+        check_target("normal2", {"shift": 1.0})
+
+
+class TwoFaults(WrongName, Float32Samples):
+    pass
+
+
+def test_check_target_reports_every_broken_rule_at_once(monkeypatch):
+    monkeypatch.setitem(ct.targets._REGISTRY, "normal2", TwoFaults)
+    with pytest.raises(AssertionError) as info:
+        check_target("normal2")
+    message = str(info.value)
+    assert message.startswith(f"check_target(normal2): 2 of {len(TARGET_RULES)} rules broken")
+    assert "\n  name_is_the_registered_name: " in message and "\n  sample_returns_float64_n_by_d: " in message
+
+
+def test_target_checks_reject_an_unknown_name_or_parameter():
+    with pytest.raises(ValueError, match="^target: unknown value 'moons'"):
+        target_checks("moons")
+    with pytest.raises(ValueError, match="^radiuss: not a parameter"):
+        target_checks("8gaussians", {"radiuss": 3.0})
 
 
 @pytest.mark.parametrize("call, field", [

@@ -1,26 +1,29 @@
-"""The velocity-estimator contract: every registered estimator passes check_velocity_estimator, a user's estimator
-can be registered and passes, broken estimators fail it, and the registry reports user mistakes."""
+"""The velocity-estimator contract: every registered estimator follows every rule of VELOCITY_RULES, a user's
+estimator can be registered and passes, each rule is failed by a deliberately broken estimator, and the registry
+reports user mistakes."""
 import numpy as np
 import pytest
 import torch
 
 import chargen_theory as ct
 from chargen_theory import velocity
-from chargen_theory.testing import check_velocity_estimator
+from chargen_theory.testing import (TARGET_RULES, VELOCITY_RULES, check_velocity_estimator, parametrize_with_checks,
+                                    velocity_estimator_checks)
 from chargen_theory.velocity import NotFittedError, VelocityEstimator
 
 GAUSSIAN = ct.targets.get("gaussian", mean=[0.5, -1.0], cov=[[1.0, 0.3], [0.3, 0.5]])
 # Small hyperparameters keep the contract check fast; the defaults of the others are already cheap at n = 64.
 SMALL = {"oracle": {"target": GAUSSIAN}, "mlp": {"width": 16, "depth": 2, "epochs": 3, "batch_size": 32}}
+PATHS = ["linear", "follmer", "trig"]
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.mark.parametrize("path", ["linear", "follmer", "trig"])
-@pytest.mark.parametrize("name", velocity.names())
-def test_every_registered_estimator_passes_the_contract(name, path):
-    check_velocity_estimator(name, SMALL.get(name, {}), path=path)
+@parametrize_with_checks({f"{name}-{path}": velocity_estimator_checks(name, SMALL.get(name, {}), path=path)
+                          for name in velocity.names() for path in PATHS})
+def test_every_registered_estimator_follows_the_rule(check):
+    check()
 
 
 @pytest.mark.parametrize("name, params", [("kde", {"bandwidth": "cv"}),
@@ -34,6 +37,20 @@ def test_non_default_hyperparameters_pass_the_contract(name, params):
 def test_oracle_passes_with_samples_of_its_own_target():
     check_velocity_estimator("oracle", {"target": GAUSSIAN},
                              x1=GAUSSIAN.sample(50, np.random.default_rng(3)), T=0.9)
+
+
+def test_rules_are_documented_and_yielded_in_order_with_unique_ids():
+    for rules in (VELOCITY_RULES, TARGET_RULES):
+        assert all(rule.__doc__ for rule in rules) and len({rule.__name__ for rule in rules}) == len(rules)
+    assert [rule_id for rule_id, _ in velocity_estimator_checks("kde")] == [r.__name__ for r in VELOCITY_RULES]
+
+
+@pytest.mark.parametrize("options, field", [({"estimator_or_name": "gp"}, "velocity estimator"),
+                                            ({"path": "cosine"}, "path"), ({"T": 1.5}, "T"),
+                                            ({"x1": np.zeros(5)}, "x1"), ({"n_queries": 0}, "n_queries")])
+def test_bad_check_options_raise_value_errors_naming_the_field(options, field):
+    with pytest.raises(ValueError, match=f"^{field}: "):
+        velocity_estimator_checks(**{"estimator_or_name": "kde", **options})
 
 
 # -- a user's estimator -------------------------------------------------------------------------------------------
@@ -56,6 +73,8 @@ def test_user_registered_estimator_is_listed_built_and_passes(monkeypatch):
     est = velocity.get("shrink", scale=2.0)
     assert isinstance(est, ShrinkToMean) and est.get_params() == {"scale": 2.0}
     check_velocity_estimator("shrink", {"scale": 2.0})
+    check_velocity_estimator(est)
+    assert not hasattr(est, "mean_")  # the checks fit clones, never the instance given
 
 
 def test_register_adds_a_name_and_refuses_duplicates_and_non_estimators(monkeypatch):
@@ -70,11 +89,50 @@ def test_register_adds_a_name_and_refuses_duplicates_and_non_estimators(monkeypa
         velocity.register("other", object)
 
 
-# -- broken estimators fail the check -----------------------------------------------------------------------------
+# -- broken estimators fail the rule they break ---------------------------------------------------------------------
+class DuckTyped:
+    """Has the methods, but is no VelocityEstimator."""
+
+    def get_params(self):
+        return {}
+
+    def fit(self, x1, path, rng=None):
+        return self
+
+    def predict(self, t, x):
+        return np.zeros_like(x)
+
+
+class ParamsAsList(ShrinkToMean):
+    def get_params(self):
+        return [self.scale]
+
+
 class WorksInInit(ShrinkToMean):
     def __init__(self, scale=1.0):
         self.scale = scale
         self.mean_ = np.zeros(2)
+
+
+class DoublesScaleInInit(ShrinkToMean):
+    def __init__(self, scale=1.0):
+        self.scale = 2.0 * scale
+
+
+class PredictsBeforeFit(ShrinkToMean):
+    def predict(self, t, x):
+        return np.zeros_like(np.asarray(x, dtype=np.float64))
+
+
+class FitReturnsNone(ShrinkToMean):
+    def fit(self, x1, path, rng=None):
+        super().fit(x1, path, rng)
+
+
+class CentersX1InPlace(ShrinkToMean):
+    def fit(self, x1, path, rng=None):
+        x1 -= x1.mean(axis=0)
+        return super().fit(x1, path, rng)
 
 
 class ChangesParamsInFit(ShrinkToMean):
@@ -83,9 +141,10 @@ class ChangesParamsInFit(ShrinkToMean):
         self.scale = 3.0
 
 
-class FitReturnsNone(ShrinkToMean):
+class NoFittedAttributes(ShrinkToMean):
     def fit(self, x1, path, rng=None):
-        super().fit(x1, path, rng)
+        self._mean = np.mean(x1, axis=0)
+        return self
 
 
 class Float32Output(ShrinkToMean):
@@ -93,9 +152,11 @@ class Float32Output(ShrinkToMean):
         return super().predict(t, x).astype(np.float32)
 
 
-class Nondeterministic(ShrinkToMean):
-    def _fit(self, x1, path, rng):
-        self.mean_ = x1.mean(axis=0) + np.random.default_rng().normal(size=x1.shape[1])
+class OverwritesX(ShrinkToMean):
+    def predict(self, t, x):
+        v = super().predict(t, x)
+        x[...] = 0.0
+        return v
 
 
 class BlowsUpAtOne(ShrinkToMean):
@@ -109,15 +170,14 @@ class ScalarTimeDiffers(ShrinkToMean):
         return super().predict(t, x) + (0.1 if np.ndim(t) == 0 else 0.0)
 
 
-class PredictsBeforeFit(VelocityEstimator):
-    def __init__(self):
-        pass
+class CallDiffers(ShrinkToMean):
+    def __call__(self, t, x):
+        return -self.predict(t, x)
 
+
+class Nondeterministic(ShrinkToMean):
     def _fit(self, x1, path, rng):
-        self.dim_seen_ = x1.shape[1]
-
-    def predict(self, t, x):
-        return np.zeros_like(np.asarray(x, dtype=np.float64))
+        self.mean_ = x1.mean(axis=0) + np.random.default_rng().normal(size=x1.shape[1])
 
 
 class AcceptsNaN(ShrinkToMean):
@@ -127,24 +187,67 @@ class AcceptsNaN(ShrinkToMean):
         return self
 
 
-@pytest.mark.parametrize("cls, message", [
-    (WorksInInit, "__init__ must not set fitted attributes"),
-    (ChangesParamsInFit, "fit must not change the hyperparameters"),
-    (FitReturnsNone, "fit must return self"),
-    (Float32Output, "float64 array"),
-    (Nondeterministic, "equal rng seeds"),
-    (BlowsUpAtOne, "finite"),
-    (ScalarTimeDiffers, "broadcast"),
-    (PredictsBeforeFit, "predict before fit"),
-    (AcceptsNaN, "fit must raise ValueError"),
-])
-def test_broken_estimators_fail_the_check(cls, message):
-    with pytest.raises(AssertionError, match=message):
-        check_velocity_estimator(cls())
+class TruncatesX(ShrinkToMean):
+    def predict(self, t, x):
+        return super().predict(t, np.asarray(x)[:, :self.dim_])
+
+
+BROKEN = {  # rule id -> an estimator class that breaks it
+    "is_velocity_estimator": DuckTyped,
+    "get_params_returns_the_constructor_arguments": ParamsAsList,
+    "no_fitted_attributes_before_fit": WorksInInit,
+    "rebuilds_from_get_params": DoublesScaleInInit,
+    "predict_before_fit_raises_not_fitted": PredictsBeforeFit,
+    "fit_returns_self": FitReturnsNone,
+    "fit_does_not_modify_x1": CentersX1InPlace,
+    "fit_keeps_the_hyperparameters": ChangesParamsInFit,
+    "fit_sets_fitted_attributes": NoFittedAttributes,
+    "predict_returns_float64_m_by_d": Float32Output,
+    "predict_does_not_modify_its_inputs": OverwritesX,
+    "predict_is_finite_up_to_T": BlowsUpAtOne,
+    "scalar_t_equals_broadcast_t": ScalarTimeDiffers,
+    "call_equals_predict": CallDiffers,
+    "equal_seeds_give_equal_fits": Nondeterministic,
+    "fit_rejects_bad_x1": AcceptsNaN,
+    "predict_rejects_the_wrong_width": TruncatesX,
+}
+
+
+def test_every_velocity_rule_has_a_broken_estimator():
+    assert list(BROKEN) == [rule.__name__ for rule in VELOCITY_RULES]
+
+
+@pytest.mark.parametrize("rule", list(BROKEN))
+def test_a_broken_estimator_fails_the_rule_it_breaks(rule):
+    check = dict(velocity_estimator_checks(BROKEN[rule]()))[rule]
+    with pytest.raises(AssertionError, match=f"^{rule}: "):
+        check()
+    with pytest.raises(AssertionError, match=f"\\n  {rule}: "):
+        check_velocity_estimator(BROKEN[rule]())
+
+
+def test_get_params_must_return_the_arguments_given_to_a_name(monkeypatch):
+    monkeypatch.setitem(velocity._USER, "doubles", DoublesScaleInInit)
+    check = dict(velocity_estimator_checks("doubles", {"scale": 1.0}))["get_params_returns_the_constructor_arguments"]
+    with pytest.raises(AssertionError, match="does not return the constructor arguments"):
+        check()
+
+
+class TwoFaults(FitReturnsNone, Float32Output):
+    pass
+
+
+def test_check_reports_every_broken_rule_at_once():
+    with pytest.raises(AssertionError) as info:
+        check_velocity_estimator(TwoFaults())
+    message = str(info.value)
+    assert message.startswith("check_velocity_estimator(TwoFaults): 2 of 17 rules broken")
+    assert "\n  fit_returns_self: fit must return self" in message
+    assert "\n  predict_returns_float64_m_by_d: predict must return a float64 array" in message
 
 
 def test_check_rejects_non_estimators():
-    with pytest.raises(AssertionError, match="VelocityEstimator"):
+    with pytest.raises(AssertionError, match="is_velocity_estimator: must be a .*VelocityEstimator"):
         check_velocity_estimator(object())
 
 

@@ -35,7 +35,8 @@ _REGISTRY: dict[str, Callable[..., Target]] = {
 
 
 def register(name: str, factory: Callable[..., Target]) -> None:
-    """Register ``factory(**params) -> Target`` under ``name`` (a new name; re-registering raises ValueError)."""
+    """Register ``factory(**params) -> Target`` under ``name`` (a new name; re-registering raises ValueError); check
+    it with ``chargen_theory.testing.check_target(name, params)``."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"name: must be a non-empty string, got {name!r}")
     if name in _REGISTRY:
