@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate
+from . import _validate, schedules
 
 COLUMNS = ("target", "target_params", "path", "estimator", "estimator_params", "n", "m", "K", "h", "T", "d_star", "D",
            "options")
@@ -85,12 +85,14 @@ def steps(field: str, T: float, K: int | None = None, h: float | None = None) ->
 @dataclass(frozen=True)
 class Parameter:
     """A configuration parameter: ``check(field, value)`` returns the validated value or raises ValueError naming
-    ``field``; ``column`` says whether it is a results-table column (else it goes to ``options``)."""
+    ``field``; ``column`` says whether it is a results-table column (else it goes to ``options``); ``schedulable``
+    whether it may be a schedule in n (chargen_theory.schedules), checked per cell on the resolved value."""
 
     name: str
     check: Callable[[str, object], object]
     column: bool
     description: str = ""
+    schedulable: bool = False
 
 
 def _number(field: str, value):
@@ -149,10 +151,10 @@ PARAMETERS: Mapping[str, Parameter] = {p.name: p for p in (
     Parameter("estimator", _registered("estimator"), True, "velocity estimator name or table (name + parameters)"),
     Parameter("path", _path, True, "interpolant: linear, follmer, trig"),
     Parameter("n", _positive_int, True, "target samples for the velocity estimator"),
-    Parameter("m", _positive_int, True, "prior draws (characteristics, test points)"),
-    Parameter("K", _positive_int, True, "Euler steps on [0, T]"),
+    Parameter("m", _positive_int, True, "prior draws (characteristics, test points)", schedulable=True),
+    Parameter("K", _positive_int, True, "Euler steps on [0, T]", schedulable=True),
     Parameter("h", _step, True, "Euler step T / K (give K or h)"),
-    Parameter("T", _end_time, True, "final (early-stopping) time in (0, 1]"),
+    Parameter("T", _end_time, True, "final (early-stopping) time in (0, 1]", schedulable=True),
     Parameter("d_star", _positive_int, True, "intrinsic dimension of the target"),
     Parameter("D", _positive_int, True, "ambient dimension of the target"),
     Parameter("n_eval", _positive_int, False, "evaluation points of the velocity L2 error"),
@@ -163,3 +165,75 @@ PARAMETERS: Mapping[str, Parameter] = {p.name: p for p in (
 """The parameters every kind may use. ``h`` comes with ``K``: a kind that declares K accepts K or h."""
 SPECS = ("target", "estimator")
 """Parameters given as a registered name or a table; stored as ``<name>`` and ``<name>_params`` columns."""
+
+
+# -- schedules -----------------------------------------------------------------------------------------------------------
+_INTEGER = ("n", "m", "K", "d_star", "D", "n_eval", "n_test", "w2_n")
+
+
+def has_schedule(cell: dict) -> bool:
+    """Whether any parameter of the cell (top level, estimator or generator options) is a schedule."""
+    return _find_schedules(cell) != {}
+
+
+def _find_schedules(cell: dict) -> dict:
+    found = {key: value for key, value in cell.items() if schedules.is_schedule(value)}
+    for key, value in (cell.get("estimator_params") or {}).items():
+        if schedules.is_schedule(value):
+            found[f"estimator.{key}"] = value
+    for key, value in ((cell.get("options") or {}).get("generator") or {}).items():
+        if schedules.is_schedule(value):
+            found[f"generator.{key}"] = value
+    return found
+
+
+def resolve(cell: dict, field: str = "cell") -> tuple[dict, dict]:
+    """(a copy of ``cell`` with every schedule replaced by its value at the cell's n, D, d_star; {parameter: value}).
+
+    Integer-valued parameters (the schema's, and estimator / generator options whose default is an int) are rounded
+    to the nearest integer. ``h`` is recomputed as T / K. ValueError naming ``field`` when a schedule cannot be
+    computed. A cell without schedules is returned unchanged (as a copy) with an empty dict.
+    """
+    import copy
+
+    out, values = copy.deepcopy(cell), {}
+    if not _find_schedules(cell):
+        return out, values
+    names = schedules.variables(cell)
+
+    def value(where, spec, integer):
+        number = schedules.evaluate(where, spec["schedule"], names)
+        return int(round(number)) if integer else number
+
+    for key in list(out):
+        if schedules.is_schedule(out[key]):
+            out[key] = values[key] = value(f"{field}.{key}", out[key], key in _INTEGER)
+    if out.get("estimator_params"):
+        integers = _integer_options("estimator", out.get("estimator"))
+        for key, spec in out["estimator_params"].items():
+            if schedules.is_schedule(spec):
+                number = value(f"{field}.estimator.{key}", spec, key in integers)
+                out["estimator_params"][key] = values[f"estimator.{key}"] = number
+    generator = (out.get("options") or {}).get("generator") or {}
+    if generator:
+        integers = _integer_options("generator", None)
+        for key, spec in generator.items():
+            if schedules.is_schedule(spec):
+                generator[key] = values[f"generator.{key}"] = value(f"{field}.generator.{key}", spec, key in integers)
+    if "K" in out and "T" in out and ("K" in values or "T" in values):
+        out["h"] = values["h"] = out["T"] / out["K"]
+    return out, values
+
+
+def _integer_options(what: str, name) -> set[str]:
+    """Constructor arguments annotated as integers (``int``, ``int | str``) of an estimator class or of the
+    CharacteristicGenerator: their scheduled values are rounded."""
+    import inspect
+
+    if what == "estimator":
+        from .velocity import estimator_class
+        cls = estimator_class(name)
+    else:
+        from .characteristic import CharacteristicGenerator as cls
+    return {key for key, p in inspect.signature(cls.__init__).parameters.items()
+            if "int" in str(p.annotation) and "float" not in str(p.annotation)}

@@ -46,7 +46,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
-from . import _validate, cells, experiments
+from . import _validate, cells, experiments, schedules
 
 TOP_LEVEL_KEYS = ("claim", "description", "experiment", "out", "root_seed", "seeds")
 BLOCK_KEYS = ("claims", "kind", "seeds", "zip")
@@ -196,7 +196,8 @@ def _experiment(i: int, block: dict, default_seeds: int, user_claims: dict) -> E
             missing = "K or h" if key == "K" else key
             raise ValueError(f"{where}.{missing}: missing (required by experiment kind {kind.name!r})")
         given[key] = default
-    axes = {key: _values(f"{where}.{key}", _check(kind, key), value) for key, value in given.items()}
+    axes = {key: _values(f"{where}.{key}", _check(kind, key), value, _schedulable(kind, key))
+            for key, value in given.items()}
     groups = _zip_groups(f"{where}.zip", block.get("zip", []), axes, given)
     cells = tuple(_cell(where, kind, point) for point in _grid(axes, groups))
     fits = _fits(where, kind, block.get("claims"), user_claims)
@@ -208,21 +209,44 @@ def _check(kind: experiments.Kind, key: str):
     return kind.checks[key] if key in kind.checks else cells.PARAMETERS[key].check
 
 
-def _values(field: str, check, value) -> list:
+def _schedulable(kind: experiments.Kind, key: str) -> bool:
+    return key not in kind.checks and key in cells.PARAMETERS and cells.PARAMETERS[key].schedulable
+
+
+def _values(field: str, check, value, schedulable: bool = False) -> list:
     """The validated values of one parameter: several when the config gives a list (a grid axis), else one.
-    Table-valued options (``cells.table``) are fixed, never a grid."""
+    Table-valued options (``cells.table``) are fixed, never a grid. A schedule (``{ schedule = "..." }``, for
+    schedulable parameters) is parsed here and checked per cell on its resolved value."""
     if check is cells.table:
         return [check(field, value)]
+
+    def one(where, v):
+        if isinstance(v, dict) and "schedule" in v:
+            if not schedulable:
+                raise ValueError(f"{where}: cannot be a schedule; schedulable parameters: "
+                                 f"{', '.join(k for k, p in cells.PARAMETERS.items() if p.schedulable)} and "
+                                 f"numeric estimator and generator options")
+            _schedule(where, v)
+            return v
+        return check(where, v)
+
     if isinstance(value, list):
         if not value:
             raise ValueError(f"{field}: empty grid; give at least one value")
-        values = [check(f"{field}[{j}]", v) for j, v in enumerate(value)]
+        values = [one(f"{field}[{j}]", v) for j, v in enumerate(value)]
     else:
-        values = [check(field, value)]
+        values = [one(field, value)]
     canon = [cells.canonical_json(v) for v in values]
     if len(set(canon)) != len(canon):
         raise ValueError(f"{field}: duplicate values in the grid")
     return values
+
+
+def _schedule(field: str, value: dict) -> None:
+    """A schedule table holds exactly ``schedule = "EXPRESSION"`` in the grammar of chargen_theory.schedules."""
+    if set(value) != {"schedule"}:
+        raise ValueError(f"{field}: a schedule table holds only 'schedule', got keys {', '.join(sorted(value))}")
+    schedules.parse(field, value["schedule"])
 
 
 def _zip_groups(field: str, value, axes: dict, given: dict) -> list[tuple[str, ...]]:
@@ -258,23 +282,43 @@ def _grid(axes: dict, groups: list[tuple[str, ...]]):
 
 
 def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
-    """Normalise one grid point into a cell: K and h, target dims, the options column; check consistency."""
+    """Normalise one grid point into a cell: K and h, target dims, the options column; check consistency, with
+    every schedule checked on its value at this cell's n, D and d_star."""
     cell, options = {}, {}
     for key, value in point.items():
         if key in cells.SPECS:
             cell[key], cell[f"{key}_params"] = value
+            for name, option in value[1].items():
+                if isinstance(option, dict) and "schedule" in option:
+                    _schedule(f"{where}.{key}.{name}", option)
         elif key in cells.COLUMNS and key not in kind.checks:
             cell[key] = value
         else:
             options[key] = value
-    if "K" in cell or "h" in cell:
+    for name, option in (options.get("generator") or {}).items():
+        if isinstance(option, dict) and "schedule" in option:
+            _schedule(f"{where}.generator.{name}", option)
+    scheduled_steps = any(schedules.is_schedule(cell.get(key)) for key in ("K", "T"))
+    if "h" in cell and scheduled_steps:
+        raise ValueError(f"{where}.h: give K, not h, when T or K is a schedule")
+    if ("K" in cell or "h" in cell) and not scheduled_steps:
         cell["K"], cell["h"] = cells.steps(where, cell.get("T", 1.0), cell.get("K"), cell.get("h"))
     if "d_star" in cell and "D" in cell and cell["d_star"] > cell["D"]:
         raise ValueError(f"{where}.d_star: must be <= D, got d_star = {cell['d_star']} > D = {cell['D']}")
-    if "target" in cell:
-        _check_target(where, cell)
+    target = _check_target(where, cell) if "target" in cell else None
     if options:
         cell["options"] = options
+    resolved, values = cells.resolve(cell, where)
+    for key in values:
+        if key in cells.PARAMETERS:
+            cells.PARAMETERS[key].check(f"{where}.{key} (schedule at n = {cell.get('n')})", values[key])
+    if "estimator" in cell and target is not None:
+        from .experiments import build
+
+        try:
+            build.estimator(resolved, target)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{where}.estimator: {cell['estimator']}: {one_line(err)}") from None
     if kind.validate is not None:
         try:
             kind.validate(cell)
@@ -283,8 +327,8 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
     return cell
 
 
-def _check_target(where: str, cell: dict) -> None:
-    """Build the cell's target (and estimator) once to validate their parameters; record the target's dims."""
+def _check_target(where: str, cell: dict):
+    """Build the cell's target once to validate its parameters; record the target's dims; return it."""
     from .experiments import build
 
     name = cell["target"]
@@ -298,11 +342,7 @@ def _check_target(where: str, cell: dict) -> None:
             raise ValueError(f"{where}.{key}: target {name!r} has {key} = {value}, not {cell[key]}; targets whose "
                              f"dimensions a grid can set: sphere, subspace, gaussian, box")
         cell[key] = int(value)
-    if "estimator" in cell:
-        try:
-            build.estimator(cell, target)
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"{where}.estimator: {cell['estimator']}: {one_line(err)}") from None
+    return target
 
 
 def _fits(where: str, kind: experiments.Kind, selected, user_claims: dict) -> tuple[experiments.Fit, ...]:

@@ -17,7 +17,6 @@ machine, timestamps, status counts).
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime
 import functools
 import hashlib
@@ -150,11 +149,11 @@ def one_thread():
 
 @contextlib.contextmanager
 def replay(unit: Unit):
-    """Rebuild the computation of one results row: yields (a copy of the unit's cell, its random stream) inside the
-    sweep's one-thread setting, so that what is computed from them in the block is what the sweep computed for
+    """Rebuild the computation of one results row: yields (a copy of the unit's cell with its schedules resolved,
+    its random stream) inside the sweep's one-thread setting, so that what is computed from them in the block is what the sweep computed for
     that row (e.g. to refit the generator behind a row for a figure)."""
     with one_thread():
-        yield copy.deepcopy(unit.cell), cells.random_stream(unit.entropy)
+        yield cells.resolve(unit.cell)[0], cells.random_stream(unit.entropy)
 
 
 def find_unit(cfg, experiment: str, seed: int = 0, **parameters) -> Unit:
@@ -314,6 +313,7 @@ def results_table(cfg: config_module.Config, todo: list[Unit], records: dict):
     measured = []
     for name in dict.fromkeys(block.kind for block in cfg.experiments):
         measured += [m for m in experiments.get(name).measurements if m not in measured]
+    scheduled = any(cells.has_schedule(unit.cell) for unit in todo)
     rows = []
     for unit in todo:
         record = records[unit.key]
@@ -321,17 +321,30 @@ def results_table(cfg: config_module.Config, todo: list[Unit], records: dict):
                "message": record["message"], "seconds": float(record["seconds"])}
         for column in cells.COLUMNS:
             value = unit.cell.get(column)
-            if column in cells.JSON_COLUMNS and value is not None:
+            if isinstance(value, (dict, list)):
                 value = cells.canonical_json(value)
             row[column] = value
+        if scheduled:
+            row["resolved"] = cells.canonical_json(cells.resolve(unit.cell)[1])
         row.update(record["measurements"])
         rows.append(row)
     order = ("experiment", *cells.SORT_ORDER, "seed")
-    rows.sort(key=lambda row: tuple((0, "") if row[c] is None else (1, row[c]) for c in order))
-    table = pd.DataFrame(rows, columns=list(IDENTITY_COLUMNS + cells.COLUMNS) + measured)
+    rows.sort(key=lambda row: tuple(_sort_key(row[c]) for c in order))
+    resolved = ["resolved"] if scheduled else []
+    table = pd.DataFrame(rows, columns=list(IDENTITY_COLUMNS + cells.COLUMNS) + resolved + measured)
     for column in ("seed", *cells.INT_COLUMNS):
-        table[column] = table[column].astype("Int64")
+        if pd.api.types.is_numeric_dtype(table[column]) or table[column].isna().all():
+            table[column] = table[column].astype("Int64")
     return table
+
+
+def _sort_key(value) -> tuple:
+    """Sort empty values first, then numbers, then text (a scheduled column mixes numbers and schedules)."""
+    if value is None:
+        return (0, 0.0, "")
+    if isinstance(value, str):
+        return (2, 0.0, value)
+    return (1, value, "")
 
 
 def comparable(table):

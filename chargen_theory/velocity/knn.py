@@ -35,7 +35,7 @@ class KNNVelocity(VelocityEstimator):
 
     name = "knn"
 
-    def __init__(self, k="rule", pairs_per_sample: int = 8, t_max: float = 0.999):
+    def __init__(self, k: int | str = "rule", pairs_per_sample: int = 8, t_max: float = 0.999):
         rule_or_value("k", k, K_RULES, _validate.positive_int)
         _validate.positive_int("pairs_per_sample", pairs_per_sample)
         _validate.end_time("t_max", t_max)

@@ -63,8 +63,9 @@ class MLPVelocity(VelocityEstimator):
 
     name = "mlp"
 
-    def __init__(self, width="auto", depth: int = 3, epochs="auto", batch_size: int = 256, lr: float = 1e-3,
-                 validation_fraction: float = 0.1, patience="auto", t_max: float = 0.999, threads: int | None = 1):
+    def __init__(self, width: int | str = "auto", depth: int = 3, epochs: int | str = "auto", batch_size: int = 256,
+                 lr: float = 1e-3, validation_fraction: float = 0.1, patience: int | str = "auto",
+                 t_max: float = 0.999, threads: int | None = 1):
         rule_or_value("width", width, AUTO, _validate.positive_int)
         _validate.positive_int("depth", depth)
         rule_or_value("epochs", epochs, AUTO, _validate.positive_int)
