@@ -29,7 +29,12 @@ def test_every_registered_estimator_follows_the_rule(check):
 @pytest.mark.parametrize("name, params", [("kde", {"bandwidth": "cv"}),
                                           ("nadaraya_watson", {"bandwidth_x": "cv", "bandwidth_t": "cv"}),
                                           ("nadaraya_watson", {"bandwidth_x": 0.3, "bandwidth_t": "cv"}),
-                                          ("knn", {"k": 5, "pairs_per_sample": 2})])
+                                          ("knn", {"k": 5, "pairs_per_sample": 2}),
+                                          ("sklearn", {"regressor": "KernelRidge", "params": {"kernel": "rbf"}}),
+                                          ("sklearn", {"regressor": "RandomForestRegressor",
+                                                       "params": {"n_estimators": 10}, "max_pairs": None}),
+                                          ("sklearn", {"regressor": "GaussianProcessRegressor",
+                                                       "params": {"alpha": 1.0, "optimizer": None}})])
 def test_non_default_hyperparameters_pass_the_contract(name, params):
     check_velocity_estimator(name, params)
 
@@ -280,7 +285,7 @@ def test_predict_before_fit_raises_not_fitted_error():
         velocity.get("kde").predict(0.5, np.zeros((3, 2)))
 
 
-@pytest.mark.parametrize("name", ["nadaraya_watson", "knn", "mlp"])
+@pytest.mark.parametrize("name", ["nadaraya_watson", "knn", "mlp", "sklearn"])
 def test_random_estimators_require_an_rng(name):
     with pytest.raises(ValueError, match="rng: .* draws random numbers"):
         velocity.get(name).fit(np.zeros((10, 2)), "linear")

@@ -3,8 +3,9 @@
 ``est = get(name, **hyperparameters)``; ``est.fit(x1, path, rng=rng)`` returns est; ``est.predict(t, x)`` (or
 ``est(t, x)``, so that it can be handed to ``chargen_theory.solvers.euler``) returns v_hat(t, x), (m, D) float64.
 Built in: "oracle" (exact, a control), "empirical" (exact velocity of the empirical measure: memorises the
-samples), "kde", "nadaraya_watson", "knn", "mlp". Estimator modules are imported on first use, so listing
-names does not load torch or scikit-learn.
+samples), "kde", "nadaraya_watson", "knn", "mlp", "sklearn" (any scikit-learn regressor, by class name; or wrap an
+instance with ``from_sklearn``). Estimator modules are imported on first use, so listing names does not load
+torch or scikit-learn.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ _BUILTIN = {  # name -> (module, class), imported by get()
     "nadaraya_watson": ("nadaraya_watson", "NadarayaWatsonVelocity"),
     "knn": ("knn", "KNNVelocity"),
     "mlp": ("mlp", "MLPVelocity"),
+    "sklearn": ("sklearn", "SklearnVelocity"),
 }
 _USER: dict[str, type] = {}
 
@@ -81,4 +83,12 @@ def get(name: str, **hyperparameters) -> VelocityEstimator:
     return cls(**hyperparameters)
 
 
-__all__ = ["NotFittedError", "VelocityEstimator", "estimator_class", "get", "names", "register"]
+def from_sklearn(estimator, **hyperparameters) -> VelocityEstimator:
+    """The "sklearn" velocity estimator around an unfitted scikit-learn regressor instance (cloned at fit, never
+    modified): ``get("sklearn", regressor=estimator, **hyperparameters)``."""
+    if "regressor" in hyperparameters:
+        raise ValueError("regressor: given twice; from_sklearn takes the regressor as its first argument")
+    return get("sklearn", regressor=estimator, **hyperparameters)
+
+
+__all__ = ["NotFittedError", "VelocityEstimator", "estimator_class", "from_sklearn", "get", "names", "register"]

@@ -1,0 +1,165 @@
+"""Any scikit-learn regressor as a velocity estimator: least-squares regression of the conditional target.
+
+Same regression pairs as Nadaraya-Watson and k-NN (``training_pairs``: ``pairs_per_sample`` fresh t ~ U[0, t_max],
+X0 ~ N(0, I) per sample; covariates (t, X_t), response Y = alpha'(t) X0 + beta'(t) X1, (N, D)), at most
+``max_pairs`` of them (a random subset drawn with the fit rng). The regressor is named by its class name in
+scikit-learn's own registry (``sklearn.utils.discovery.all_estimators(type_filter="regressor")``), or given as an
+unfitted instance (``chargen_theory.velocity.from_sklearn``), which is cloned at every fit and never modified.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+
+import numpy as np
+
+from .. import _validate
+from .base import VelocityEstimator, require_rng, training_pairs
+
+SHOWN_NAMES = 20  # class names listed in the error for an unknown one
+
+
+@functools.cache
+def regressor_classes() -> dict[str, type]:
+    """scikit-learn's regressors by class name (imports all of scikit-learn once, ~2 s)."""
+    from sklearn.utils.discovery import all_estimators
+
+    return dict(all_estimators(type_filter="regressor"))
+
+
+def _regressor_class(name: str) -> type:
+    classes = regressor_classes()
+    if name not in classes:
+        shown = sorted(classes)
+        listed = ", ".join(shown[:SHOWN_NAMES]) + (", ..." if len(shown) > SHOWN_NAMES else "")
+        raise ValueError(f"regressor: unknown scikit-learn regressor {name!r}; allowed: {listed} "
+                         f"({len(shown)} in all: chargen_theory.velocity.sklearn.regressor_classes())")
+    return classes[name]
+
+
+def _check_params(cls: type, params) -> None:
+    """ValueError naming a key of ``params`` that is not an argument of ``cls``, or a required argument it lacks."""
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise ValueError(f"params: must be a dict of {cls.__name__} arguments or None, got {type(params).__name__}")
+    arguments = {p: v for p, v in inspect.signature(cls).parameters.items()
+                 if v.kind not in (v.VAR_POSITIONAL, v.VAR_KEYWORD)}
+    for key in params:
+        if key not in arguments:
+            raise ValueError(f"params: {key!r} is not an argument of {cls.__name__}; "
+                             f"allowed: {', '.join(arguments) or 'none'}")
+    for key, p in arguments.items():
+        if p.default is inspect.Parameter.empty and key not in params:
+            raise ValueError(f"params: {cls.__name__} requires {key!r}")
+
+
+def _is_regressor(obj) -> bool:
+    """Whether ``obj`` is a scikit-learn regressor instance (its tags; False for objects without tags)."""
+    from sklearn.base import is_regressor
+
+    try:
+        return is_regressor(obj)
+    except (AttributeError, TypeError):
+        return False
+
+
+def _multi_output(regressor) -> bool:
+    """Whether the regressor fits an (N, D) response natively (its estimator tags)."""
+    try:
+        from sklearn.utils import get_tags
+    except ImportError:  # scikit-learn < 1.6 has the older tag dictionary
+        return bool(regressor._get_tags().get("multioutput", False))
+    return bool(get_tags(regressor).target_tags.multi_output)
+
+
+class SklearnVelocity(VelocityEstimator):
+    """A scikit-learn regressor of Y = alpha'(t) X0 + beta'(t) X1 on (t, X_t): v_hat(t, x) = its prediction.
+
+    Parameters
+    ----------
+    regressor : a class name from ``regressor_classes()`` ("KernelRidge", "RandomForestRegressor",
+        "GaussianProcessRegressor", "SVR", ...) or an unfitted scikit-learn regressor instance (cloned with
+        ``sklearn.base.clone`` at fit).
+    params : dict of constructor arguments of that class (set on the clone for an instance), or None for
+        scikit-learn's defaults. Note that KernelRidge's default kernel is "linear" (v_hat affine in (t, x));
+        pass e.g. {"kernel": "rbf"} for a nonparametric fit. A ``random_state`` left None (at
+        any depth) is drawn from the fit rng, so that equal rngs give equal fits.
+    pairs_per_sample : regression pairs (t, X0) drawn per target sample.
+    t_max : pair times are uniform on [0, t_max], t_max in (0, 1].
+    max_pairs : int >= 1 or None (no cap). If n * pairs_per_sample exceeds it, a random subset of max_pairs
+        pairs is used. Default 2000: kernel ridge and Gaussian processes need O(N^2) memory and O(N^3) time in
+        the number N of pairs (at N = 2000 on 2 cores: 32 MB per kernel matrix, ~2 s for KernelRidge, 10-40 s
+        for a GaussianProcessRegressor that optimises its kernel, < 1 s with optimizer=None; at N = 8000
+        KernelRidge takes ~11 s and 0.5 GB); trees and neighbours scale as N log N, so use None for them. With
+        a cap, the error stops falling once n * pairs_per_sample > max_pairs.
+    scale : standardise the covariates (t, X_t) with a StandardScaler before the regressor (a Pipeline).
+        Kernels (KernelRidge, SVR, GaussianProcessRegressor with an isotropic kernel) and neighbours measure
+        distances, so their fit depends on the relative scale of t and x; trees split one coordinate at a time
+        and are unaffected. The responses are never rescaled.
+
+    Fitted attributes: ``regressor_`` (the fitted regressor, or Pipeline when ``scale``; wrapped in a
+    ``sklearn.multioutput.MultiOutputRegressor``, one fit per coordinate, when D > 1 and its tags say it
+    cannot fit several outputs), ``n_pairs_`` (int, pairs used).
+    """
+
+    name = "sklearn"
+
+    def __init__(self, regressor="KernelRidge", params: dict | None = None, pairs_per_sample: int = 8,
+                 t_max: float = 0.999, max_pairs: int | None = 2000, scale: bool = True):
+        if isinstance(regressor, str):
+            cls = _regressor_class(regressor)
+        else:
+            if isinstance(regressor, type) or not _is_regressor(regressor):
+                raise ValueError(f"regressor: must be a scikit-learn regressor class name or an unfitted "
+                                 f"regressor instance, got {regressor!r}")
+            cls = type(regressor)
+        _check_params(cls, params)
+        _validate.positive_int("pairs_per_sample", pairs_per_sample)
+        _validate.end_time("t_max", t_max)
+        if max_pairs is not None:
+            _validate.positive_int("max_pairs", max_pairs)
+        if not isinstance(scale, (bool, np.bool_)):
+            raise ValueError(f"scale: must be True or False, got {scale!r}")
+        self.regressor = regressor
+        self.params = params
+        self.pairs_per_sample = pairs_per_sample
+        self.t_max = t_max
+        self.max_pairs = max_pairs
+        self.scale = scale
+
+    def _build(self, dim: int, seed: int):
+        """The unfitted model: the regressor (a clone of the instance, or the named class) with ``params`` and
+        seeded random states, multi-output wrapped if needed, after a scaler if ``scale``."""
+        from sklearn.base import clone
+        from sklearn.multioutput import MultiOutputRegressor
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        if isinstance(self.regressor, str):
+            model = _regressor_class(self.regressor)(**(self.params or {}))
+        else:
+            model = clone(self.regressor).set_params(**(self.params or {}))
+        unseeded = {k: seed for k, v in model.get_params(deep=True).items()
+                    if (k == "random_state" or k.endswith("__random_state")) and v is None}
+        model.set_params(**unseeded)
+        if dim > 1 and not _multi_output(model):
+            model = MultiOutputRegressor(model)
+        return make_pipeline(StandardScaler(), model) if self.scale else model
+
+    def _fit(self, x1, path, rng) -> None:
+        rng = require_rng(self.name, rng)
+        times, points, responses = training_pairs(x1, path, float(self.t_max), self.pairs_per_sample, rng)
+        if self.max_pairs is not None and times.shape[0] > self.max_pairs:
+            keep = np.sort(rng.choice(times.shape[0], size=self.max_pairs, replace=False))
+            times, points, responses = times[keep], points[keep], responses[keep]
+        seed = int(rng.integers(2**31 - 1))
+        self.regressor_ = self._build(x1.shape[1], seed)
+        # a single output is fitted as a 1-D response: scikit-learn's convention (some regressors warn otherwise)
+        self.regressor_.fit(np.hstack([times[:, None], points]),
+                            responses[:, 0] if x1.shape[1] == 1 else responses)
+        self.n_pairs_ = times.shape[0]
+
+    def _predict(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
+        v = self.regressor_.predict(np.hstack([t[:, None], x]))
+        return np.asarray(v, dtype=np.float64).reshape(x.shape)
