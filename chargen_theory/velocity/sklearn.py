@@ -1,7 +1,7 @@
 """Any scikit-learn regressor as a velocity estimator: least-squares regression of the conditional target.
 
-Same regression pairs as Nadaraya-Watson and k-NN (``training_pairs``: ``pairs_per_sample`` fresh t ~ U[0, t_max],
-X0 ~ N(0, I) per sample; covariates (t, X_t), response Y = alpha'(t) X0 + beta'(t) X1, (N, D)), at most
+Same regression pairs as Nadaraya-Watson and k-NN (``Interpolant.training_pairs``: ``pairs_per_sample`` fresh
+t ~ U[0, t_max], X0 ~ N(0, I) per sample; covariates (t, X_t), response Y = alpha'(t) X0 + beta'(t) X1, (N, D)), at most
 ``max_pairs`` of them (a random subset drawn with the fit rng). The regressor is named by its class name in
 scikit-learn's own registry (``sklearn.utils.discovery.all_estimators(type_filter="regressor")``), or given as an
 unfitted instance (``chargen_theory.velocity.from_sklearn``), which is cloned at every fit and never modified.
@@ -14,7 +14,7 @@ import inspect
 import numpy as np
 
 from .. import _validate
-from .base import VelocityEstimator, require_rng, training_pairs
+from .base import VelocityEstimator, require_rng
 
 SHOWN_NAMES = 20  # class names listed in the error for an unknown one
 
@@ -66,10 +66,8 @@ def _is_regressor(obj) -> bool:
 
 def _multi_output(regressor) -> bool:
     """Whether the regressor fits an (N, D) response natively (its estimator tags)."""
-    try:
-        from sklearn.utils import get_tags
-    except ImportError:  # scikit-learn < 1.6 has the older tag dictionary
-        return bool(regressor._get_tags().get("multioutput", False))
+    from sklearn.utils import get_tags
+
     return bool(get_tags(regressor).target_tags.multi_output)
 
 
@@ -149,7 +147,7 @@ class SklearnVelocity(VelocityEstimator):
 
     def _fit(self, x1, path, rng) -> None:
         rng = require_rng(self.name, rng)
-        times, points, responses = training_pairs(x1, path, float(self.t_max), self.pairs_per_sample, rng)
+        times, points, responses = path.training_pairs(x1, float(self.t_max), self.pairs_per_sample, rng)
         if self.max_pairs is not None and times.shape[0] > self.max_pairs:
             keep = np.sort(rng.choice(times.shape[0], size=self.max_pairs, replace=False))
             times, points, responses = times[keep], points[keep], responses[keep]
