@@ -1,4 +1,4 @@
-"""chargen_theory: check the convergence-rate claims of the characteristic generator (arXiv 2405.05512)
+r"""chargen_theory: check the convergence-rate claims of the characteristic generator (arXiv 2405.05512)
 on synthetic targets with exact velocity fields.
 
 Where things live (the pipeline as the theorem reads it; docs/theory.md explains the mathematics)::

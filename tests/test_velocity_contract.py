@@ -27,6 +27,8 @@ def test_every_registered_estimator_follows_the_rule(check):
 
 
 @pytest.mark.parametrize("name, params", [("kde", {"bandwidth": "cv"}),
+                                          ("kde", {"bandwidth": "cv_velocity", "dim": 1}),
+                                          ("knn", {"dim": "estimated"}),
                                           ("nadaraya_watson", {"bandwidth_x": "cv", "bandwidth_t": "cv"}),
                                           ("nadaraya_watson", {"bandwidth_x": 0.3, "bandwidth_t": "cv"}),
                                           ("knn", {"k": 5, "pairs_per_sample": 2}),
@@ -266,8 +268,11 @@ def test_unknown_name_lists_the_registered_names():
     ("kde", {"bw": 1.0}, "bw: not a hyperparameter"),
     ("oracle", {}, "target: required"),
     ("oracle", {"target": "gmm"}, "target: must be a chargen_theory Target"),
-    ("kde", {"bandwidth": -1.0}, "bandwidth: .*> 0.*cv, scott"),
-    ("kde", {"bandwidth": "silverman"}, "bandwidth: unknown value 'silverman'; allowed: cv, scott"),
+    ("kde", {"bandwidth": -1.0}, "bandwidth: .*> 0.*cv, cv_velocity, scott"),
+    ("kde", {"bandwidth": "silverman"}, "bandwidth: unknown value 'silverman'; allowed: cv, cv_velocity, scott"),
+    ("kde", {"dim": "intrinsic"}, "dim: unknown value 'intrinsic'; allowed: ambient, estimated, or an integer"),
+    ("knn", {"dim": 0}, "dim: must be an integer >= 1"),
+    ("nadaraya_watson", {"dim": 2.5}, "dim: must be an integer >= 1"),
     ("nadaraya_watson", {"bandwidth_t": 0.0}, "bandwidth_t"),
     ("nadaraya_watson", {"t_max": 1.5}, "t_max"),
     ("knn", {"k": 0}, "k: must be an integer >= 1"),

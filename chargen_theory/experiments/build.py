@@ -41,10 +41,13 @@ def target(cell: dict):
 
 
 def estimator(cell: dict, tgt):
-    """The cell's (unfitted) velocity estimator; the oracle receives the cell's target."""
+    """The cell's (unfitted) velocity estimator; the oracle receives the cell's target, and a tuning rule written
+    with ``dim = "intrinsic"`` receives the target's intrinsic dimension d* (an integer)."""
     from .. import velocity
 
     params = dict(cell["estimator_params"])
     if cell["estimator"] == "oracle":
         params["target"] = tgt
+    if params.get("dim") == "intrinsic":
+        params["dim"] = int(tgt.intrinsic_dim)
     return velocity.get(cell["estimator"], **params)

@@ -27,6 +27,47 @@ def require_rng(estimator: str, rng) -> np.random.Generator:
     return rng
 
 
+DIMENSIONS = ("ambient", "estimated")
+"""How a tuning rule gets its dimension d: the ambient D of the samples, an estimate of the intrinsic dimension from
+the samples (``estimated_dimension``), or an integer given by the user (configs may write "intrinsic": the target's
+true d*, filled in by chargen_theory.experiments.build)."""
+ESTIMATION_POINTS = 2000  # samples (a deterministic subset if more) given to the intrinsic-dimension estimator
+
+
+def check_dimension(dim) -> None:
+    """A tuning rule's ``dim``: "ambient", "estimated" or an integer >= 1 (ValueError naming ``dim`` otherwise)."""
+    if isinstance(dim, str) and dim not in DIMENSIONS:
+        raise ValueError(f"dim: unknown value {dim!r}; allowed: {', '.join(DIMENSIONS)}, or an integer >= 1 (in a "
+                         f"config also 'intrinsic', the target's d*)")
+    rule_or_value("dim", dim, DIMENSIONS, _validate.positive_int)
+
+
+def rule_dimension(dim, x1: np.ndarray) -> float:
+    """The dimension d a tuning rule uses for samples x1 (n, D): D for "ambient", ``estimated_dimension(x1)`` for
+    "estimated", else the integer given."""
+    if dim == "ambient":
+        return float(x1.shape[1])
+    if dim == "estimated":
+        return estimated_dimension(x1)
+    return float(dim)
+
+
+def estimated_dimension(x1: np.ndarray) -> float:
+    """Intrinsic dimension of the samples by TwoNN (Facco, d'Errico, Rodriguez, Laio, Sci. Rep. 7 (2017) 12140;
+    scikit-dimension's ``TwoNN``, maximum-likelihood variant) on at most ``ESTIMATION_POINTS`` of them, clipped to
+    [1, D]. A float: d* need not be an integer estimate."""
+    from skdim.id import TwoNN
+
+    if x1.shape[0] < 3:
+        raise ValueError(f"x1: estimating the intrinsic dimension needs n >= 3 samples, got {x1.shape[0]}")
+    step = max(1, x1.shape[0] // ESTIMATION_POINTS)
+    points = np.unique(x1[::step][:ESTIMATION_POINTS], axis=0)  # TwoNN needs distinct points
+    if x1.shape[1] == 1:
+        return 1.0
+    estimate = float(TwoNN(discard_fraction=0.0, method="mle").fit(points).dimension_)
+    return float(np.clip(estimate, 1.0, x1.shape[1]))
+
+
 def rule_or_value(field: str, value, rules: tuple[str, ...], check) -> None:
     """Validate a hyperparameter that is either one of the named ``rules`` or a value accepted by ``check`` (a
     ``chargen_theory._validate`` function); a ValueError names the field and the allowed values."""

@@ -9,14 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from .base import VelocityEstimator, require_rng, rule_or_value
+from .base import VelocityEstimator, check_dimension, require_rng, rule_dimension, rule_or_value
 
 K_RULES = ("rule",)
 
 
-def rule_neighbours(n_pairs: int, dim: int) -> int:
-    """k = ceil(N^(2/(D + 3))): the k ~ N^(2/(p + 2)) balance of squared bias (k/N)^(2/p) against variance 1/k
-    for a Lipschitz regression function of p = D + 1 covariates, N = number of pairs."""
+def rule_neighbours(n_pairs: int, dim: float) -> int:
+    """k = ceil(N^(2/(d + 3))): the k ~ N^(2/(p + 2)) balance of squared bias (k/N)^(2/p) against variance 1/k
+    for a Lipschitz regression function of p = d + 1 covariates, N = number of pairs, d the rule's dimension."""
     return int(np.ceil(n_pairs ** (2.0 / (dim + 3))))
 
 
@@ -28,20 +28,24 @@ class KNNVelocity(VelocityEstimator):
     k : int >= 1 or "rule" (``rule_neighbours``); capped at the number of pairs.
     pairs_per_sample : regression pairs (t, X0) drawn per target sample.
     t_max : pair times are uniform on [0, t_max], t_max in (0, 1].
+    dim : the dimension d of the rule: "ambient" (D), "estimated" (TwoNN on the samples) or an integer.
 
-    Fitted attributes: ``k_`` (int), ``time_scale_`` (float, the factor on t), ``regressor_`` (the fitted
+    Fitted attributes: ``rule_dim_`` (the d used), ``k_`` (int), ``time_scale_`` (float, the factor on t), ``regressor_`` (the fitted
     KNeighborsRegressor on (time_scale_ t, X_t)).
     """
 
     name = "knn"
 
-    def __init__(self, k: int | str = "rule", pairs_per_sample: int = 8, t_max: float = 0.999):
+    def __init__(self, k: int | str = "rule", pairs_per_sample: int = 8, t_max: float = 0.999,
+                 dim: int | str = "ambient"):
         rule_or_value("k", k, K_RULES, _validate.positive_int)
         _validate.positive_int("pairs_per_sample", pairs_per_sample)
         _validate.end_time("t_max", t_max)
+        check_dimension(dim)
         self.k = k
         self.pairs_per_sample = pairs_per_sample
         self.t_max = t_max
+        self.dim = dim
 
     def _fit(self, x1, path, rng) -> None:
         from sklearn.neighbors import KNeighborsRegressor
@@ -49,7 +53,8 @@ class KNNVelocity(VelocityEstimator):
         rng = require_rng(self.name, rng)
         times, points, responses = path.training_pairs(x1, float(self.t_max), self.pairs_per_sample, rng)
         n_pairs = times.shape[0]
-        self.k_ = min(rule_neighbours(n_pairs, x1.shape[1]) if self.k == "rule" else int(self.k), n_pairs)
+        self.rule_dim_ = rule_dimension(self.dim, x1) if self.k == "rule" else float(x1.shape[1])
+        self.k_ = min(rule_neighbours(n_pairs, self.rule_dim_) if self.k == "rule" else int(self.k), n_pairs)
         sigma_x = float(np.sqrt(points.var(axis=0).mean()))
         self.time_scale_ = sigma_x / float(times.std()) if sigma_x > 0 and times.std() > 0 else 1.0
         self.regressor_ = KNeighborsRegressor(n_neighbors=self.k_)

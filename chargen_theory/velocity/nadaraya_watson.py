@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from .base import VelocityEstimator, require_rng, rule_or_value
+from .base import VelocityEstimator, check_dimension, require_rng, rule_dimension, rule_or_value
 from .kernels import gaussian_kernel_regression
 
 BANDWIDTH_RULES = ("rule", "cv")
@@ -20,13 +20,15 @@ CV_HOLDOUT = 0.2  # fraction of the samples (with all their pairs) held out for 
 CV_QUERIES = 2048  # held-out pairs scored per grid point (a random subset if there are more)
 
 
-def rule_bandwidths(times: np.ndarray, points: np.ndarray) -> tuple[float, float]:
-    """(h_t, h_x) = (sigma_t, sigma_x) N^(-1/(D + 5)) for N regression pairs.
+def rule_bandwidths(times: np.ndarray, points: np.ndarray, d: float | None = None) -> tuple[float, float]:
+    """(h_t, h_x) = (sigma_t, sigma_x) N^(-1/(d + 5)) for N regression pairs; d: the rule's dimension (default the
+    ambient D of the points).
 
     sigma_t, sigma_x: standard deviations of the pair times and of the X_t coordinates (pooled); the exponent is
-    Scott's -1/(p + 4) for the p = D + 1 covariates (t, x), constant 1.
+    Scott's -1/(p + 4) for the p = d + 1 covariates (t, x), constant 1.
     """
-    rate = times.shape[0] ** (-1.0 / (points.shape[1] + 5))
+    d = points.shape[1] if d is None else d
+    rate = times.shape[0] ** (-1.0 / (d + 5))
     return float(times.std()) * rate, float(np.sqrt(points.var(axis=0).mean())) * rate
 
 
@@ -41,27 +43,32 @@ class NadarayaWatsonVelocity(VelocityEstimator):
         one common factor when both are "cv" (the chosen bandwidth is then used with all pairs).
     pairs_per_sample : regression pairs (t, X0) drawn per target sample.
     t_max : pair times are uniform on [0, t_max], t_max in (0, 1].
+    dim : the dimension d of the rule: "ambient" (D), "estimated" (TwoNN on the samples) or an integer.
 
-    Fitted attributes: ``bandwidth_x_``, ``bandwidth_t_`` (floats), ``covariates_`` (N, 1 + D) = (t, X_t) and
+    Fitted attributes: ``rule_dim_`` (the d used), ``bandwidth_x_``, ``bandwidth_t_`` (floats), ``covariates_`` (N, 1 + D) = (t, X_t) and
     ``responses_`` (N, D) = alpha'(t) X0 + beta'(t) X1: the N = n * pairs_per_sample regression pairs.
     """
 
     name = "nadaraya_watson"
 
-    def __init__(self, bandwidth_x="rule", bandwidth_t="rule", pairs_per_sample: int = 8, t_max: float = 0.999):
+    def __init__(self, bandwidth_x="rule", bandwidth_t="rule", pairs_per_sample: int = 8, t_max: float = 0.999,
+                 dim: int | str = "ambient"):
         rule_or_value("bandwidth_x", bandwidth_x, BANDWIDTH_RULES, _validate.positive_float)
         rule_or_value("bandwidth_t", bandwidth_t, BANDWIDTH_RULES, _validate.positive_float)
         _validate.positive_int("pairs_per_sample", pairs_per_sample)
         _validate.end_time("t_max", t_max)
+        check_dimension(dim)
         self.bandwidth_x = bandwidth_x
         self.bandwidth_t = bandwidth_t
         self.pairs_per_sample = pairs_per_sample
         self.t_max = t_max
+        self.dim = dim
 
     def _fit(self, x1, path, rng) -> None:
         rng = require_rng(self.name, rng)
         times, points, responses = path.training_pairs(x1, float(self.t_max), self.pairs_per_sample, rng)
-        rule_t, rule_x = rule_bandwidths(times, points)
+        self.rule_dim_ = rule_dimension(self.dim, x1)
+        rule_t, rule_x = rule_bandwidths(times, points, self.rule_dim_)
         h_t = rule_t if isinstance(self.bandwidth_t, str) else float(self.bandwidth_t)
         h_x = rule_x if isinstance(self.bandwidth_x, str) else float(self.bandwidth_x)
         self.covariates_ = np.hstack([times[:, None], points])
