@@ -141,7 +141,8 @@ def _list(args) -> int:
     elif args.what == "estimators":
         lines = velocity.names()
     elif args.what == "claims":
-        lines = [f"{c.id}: {c.quantity} ~ {c.variable}^({c.formula})" for c in map(claims.get, claims.names())]
+        lines = [f"{c.id}: {c.quantity} ~ {c.law} [{c.kind}, {c.standing}]\n    {c.hypotheses}"
+                 + (f"\n    source: {c.source_ref}" if c.source_ref else "") for c in map(claims.get, claims.names())]
     else:
         lines = []
         for kind in map(experiments.get, experiments.names()):

@@ -27,12 +27,18 @@ claimed_slope, slope, ci_low, ci_high, r2, n_levels_used, n_levels_total, n_drop
 figure) and: varies_with (the columns that moved with the variable, e.g. "K"), group (the group's parameters as
 text), claim_kind, claimed_slope_with_log (the slope the claim's log factor gives over the window used, see
 ``claimed_slope_with_log``), ci_method, slope_finest (between the two finest levels used), n_seeds, method (the ``<quantity>_method`` values), intercept,
-level_min_used / level_max_used (the window) and note (why inconclusive).
+level_min_used / level_max_used (the window) and note (why inconclusive, or the unmet hypotheses).
 
-Verdicts (``verdict``): "inconclusive" when fewer than 3 usable levels, fewer than 2 seeds, or a CI wider than
-``max_ci_width_rel`` times |claimed slope| (default 1: a CI of that width centred on the claim spans half to one and a
-half times the claimed exponent); otherwise "consistent" when the claimed slope lies in the CI, "faster" when the CI
-lies entirely on the faster-converging side (below the claim for n, above it for h) and "slower" on the other side.
+Verdicts (``verdict``), VERDICTS: "out of scope" when the group breaks a hypothesis of the claim
+(``claims.scope``: target class, time regime, estimator class, bounded quantity; the slope and CI are still recorded
+and ``note`` names the unmet hypotheses; never counted as consistent or contradicting); "inconclusive" when fewer
+than 3 usable levels, fewer than 2 seeds, or a CI wider than ``max_ci_width_rel`` times |claimed slope| (default 1:
+a CI of that width centred on the claim spans half to one and a half times the claimed exponent); otherwise
+"consistent" when the claimed slope lies in the CI, and when the CI lies entirely on one side: "slower" (slower
+decay than claimed: below the claim for h, above it for n) and, on the faster side, "faster than bound" for an
+"upper bound" claim (the bound holds, but is not sharp here) or "faster" for a "rate" claim. Only "slower" and
+"faster" (CONTRADICTIONS) contradict a claim. The claimed slope compared is the one the claim's log factors give
+over the window used (``claimed_slope_with_log``; the pure exponent when there is none).
 """
 from __future__ import annotations
 
@@ -46,7 +52,8 @@ from scipy import stats
 
 from . import _validate, cells, claims as _claims
 
-VERDICTS = ("consistent", "faster", "slower", "inconclusive")
+VERDICTS = ("consistent", "faster than bound", "faster", "slower", "inconclusive", "out of scope")
+CONTRADICTIONS = ("faster", "slower")  # the verdicts that contradict a claim
 
 # rates.csv: these columns, with the table's parameter columns (cells.COLUMNS) inserted after "variable"
 RATES_COLUMNS = ("experiment", "quantity", "variable", "varies_with", "group", "claim_id", "claim_kind",
@@ -182,28 +189,34 @@ def _bootstrap_slopes(x, values, rng, n_boot):
     return np.where(count >= 2, slopes, np.nan)
 
 
-def claimed_slope_with_log(fit: SlopeFit, exponent: float, log_power: float) -> float:
-    """The log-log slope that level**exponent * |log level|**log_power has by least squares over the fit's window:
-    exponent + log_power * slope of log|log level| on log level (equal to ``exponent`` when log_power is 0)."""
-    if log_power == 0:
+def claimed_slope_with_log(fit: SlopeFit, exponent: float, log_power: float, loglog_power: float = 0.0) -> float:
+    """The log-log slope that level**exponent * |log level|**log_power * (log|log level|)**loglog_power has by least
+    squares over the fit's window: exponent + log_power * slope of log|log level| + loglog_power * slope of
+    log log|log level|, both on log level (equal to ``exponent`` when both powers are 0)."""
+    if log_power == 0 and loglog_power == 0:
         return float(exponent)
     x = np.log(fit.levels[fit.used])
     if len(x) < 2:
         return math.nan
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         z = np.log(np.abs(x))
-    if not np.all(np.isfinite(z)):
+        zz = np.log(z) if loglog_power else np.zeros_like(z)
+    if not (np.all(np.isfinite(z)) and np.all(np.isfinite(zz))):
         return math.nan
-    return float(exponent + log_power * np.polynomial.polynomial.polyfit(x, z, 1)[1])
+    slope = np.polynomial.polynomial.polyfit(x, log_power * z + loglog_power * zz, 1)[1]
+    return float(exponent + slope)
 
 
-def verdict(fit: SlopeFit, claimed_slope: float, *, variable: str, max_ci_width_rel: float = 1.0,
-            tolerance: float = 0.0) -> tuple[str, str]:
-    """(verdict, reason) of ``fit`` against ``claimed_slope``; the reason is empty unless inconclusive.
+def verdict(fit: SlopeFit, claimed_slope: float, *, variable: str, kind: str = "rate",
+            max_ci_width_rel: float = 1.0, tolerance: float = 0.0) -> tuple[str, str]:
+    """(verdict, reason) of ``fit`` against ``claimed_slope`` for a claim of ``kind`` ("rate" | "upper bound");
+    the reason is empty unless inconclusive.
 
     Consistent when [ci_low - tolerance, ci_high + tolerance] holds the claimed slope (the claim's
-    ``slope_tolerance``; 0 for statistical rates)."""
+    ``slope_tolerance``; 0 for statistical rates). A CI wholly on the faster side is "faster than bound" for an
+    upper bound (no contradiction) and "faster" for a rate; on the slower side it is "slower"."""
     _validate.choice("variable", variable, cells.COMPANIONS)
+    _validate.choice("kind", kind, _claims.KINDS)
     max_ci_width_rel = _validate.positive_float("max_ci_width_rel", max_ci_width_rel)
     if fit.n_levels_used < 3:
         return "inconclusive", f"{fit.n_levels_used} usable level(s) (< 3)"
@@ -217,7 +230,9 @@ def verdict(fit: SlopeFit, claimed_slope: float, *, variable: str, max_ci_width_
     if fit.ci_low - tolerance <= claimed_slope <= fit.ci_high + tolerance:
         return "consistent", ""
     below = fit.ci_high + tolerance < claimed_slope
-    return ("faster" if below == (variable == "n") else "slower"), ""
+    if below != (variable == "n"):
+        return "slower", ""
+    return ("faster than bound" if kind == "upper bound" else "faster"), ""
 
 
 def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), seed: int = 0, n_boot: int = 2000,
@@ -229,7 +244,8 @@ def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), seed: int = 0,
     together with the variable, e.g. ["m"] when m is zipped with n) -- run.json's "fits" entries plus ``with``;
     entries for the same (experiment, quantity, variable) are merged. None: the fits that the registered experiment
     kinds of the table declare. extra_claims: Claims that are not registered (a config's user claims). seed: root
-    of the per-fit bootstrap generators. A claim is skipped for a group outside its dimension range.
+    of the per-fit bootstrap generators. A claim is skipped for a group outside its dimension range; a group that
+    breaks another of its hypotheses is fitted and judged "out of scope" (``claims.scope``).
     Returns one row per (group, applicable claim) with the columns of rates.csv (``figure`` empty).
     """
     if not isinstance(table, pd.DataFrame):
@@ -256,15 +272,20 @@ def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), seed: int = 0,
                 if not claim.applies(d, d_star):
                     continue
                 claimed = claim.exponent(d, d_star)
-                label, reason = verdict(fit, claimed, variable=variable, max_ci_width_rel=max_ci_width_rel,
+                with_log = claimed_slope_with_log(fit, claimed, claim.log_power, claim.loglog_power)
+                label, reason = verdict(fit, with_log if np.isfinite(with_log) else claimed, variable=variable,
+                                        kind=claim.kind, max_ci_width_rel=max_ci_width_rel,
                                         tolerance=claim.slope_tolerance)
+                unmet = _claims.scope(claim, {**key, "varies_with": together}, quantity)
+                if unmet:
+                    label, reason = "out of scope", "; ".join(unmet)
                 window = fit.levels[fit.used]
                 out.append({
                     "experiment": experiment, "quantity": quantity, "variable": variable,
                     **{c: key.get(c, math.nan) for c in params}, "varies_with": ",".join(together),
                     "group": describe_group(key), "claim_id": claim.id, "claim_kind": claim.kind,
                     "claimed_slope": claimed,
-                    "claimed_slope_with_log": claimed_slope_with_log(fit, claimed, claim.log_power),
+                    "claimed_slope_with_log": with_log,
                     "slope": fit.slope, "ci_low": fit.ci_low, "ci_high": fit.ci_high, "ci_method": fit.ci_method,
                     "slope_finest": fit.slope_finest, "r2": fit.r2, "n_levels_used": fit.n_levels_used, "n_levels_total": fit.n_levels_total,
                     "n_dropped_floor": fit.n_dropped_floor, "n_diverged": n_diverged, "n_seeds": fit.n_seeds,

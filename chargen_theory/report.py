@@ -133,53 +133,105 @@ def _verdict_section(fits: pd.DataFrame) -> list[str]:
     lines = ["## Verdicts", ""]
     if fits.empty:
         return lines + ["No rate could be fitted (no declared quantity was measured).", ""]
+    judged, outside = _split(fits)
     lines += ["Slopes are log-log slopes of the RMS over seeds; the interval is a 95% seed-bootstrap CI "
-              "(`ols`: one seed, OLS interval). Points: levels used / levels measured.", "",
-              "| experiment | target | group | quantity | claim | claimed slope | measured slope [95% CI] | R^2 | "
-              "points | diverged | verdict | figure |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for _, r in fits.iterrows():
-        ci = f"{_num(r['slope'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
-        if r["ci_method"] == "ols":
-            ci += " ols"
-        figure = f"[png]({r['figure']})" if r["figure"] else ""
-        lines.append(f"| {r['experiment']} | {_cell(_text(r.get('target')))} | {_cell(r['group'])} | "
-                     f"{r['quantity']} vs {r['variable']} | {r['claim_id']} | {_num(r['claimed_slope'])} | {ci} | "
-                     f"{_num(r['r2'])} | {int(r['n_levels_used'])}/{int(r['n_levels_total'])} | "
-                     f"{int(r['n_diverged'])} | **{r['verdict']}** | {figure} |")
+              "(`ols`: one seed, OLS interval). Points: levels used / levels measured. The claimed slope is the "
+              "exponent; in brackets, the slope its log factor gives over the window (what the verdict uses).", ""]
+    header = ("| experiment | target | group | quantity | claim | claimed slope | measured slope [95% CI] | R^2 | "
+              "points | diverged | {} | figure |")
+    lines += ["### In scope", ""]
+    if judged.empty:
+        lines.append("No fitted group meets the hypotheses of a claim it was fitted against.")
+    else:
+        lines += [header.format("verdict"), "|" + " --- |" * 12]
+        lines += [_verdict_row(r, f"**{r['verdict']}**") for _, r in judged.iterrows()]
+    lines += ["", "### Out of scope (fitted, not judged)", ""]
+    if outside.empty:
+        lines.append("None.")
+    else:
+        lines += ["These groups break a hypothesis of the claim; their slopes are recorded, never counted as "
+                  "consistent or contradicting.", "", header.format("unmet hypotheses"), "|" + " --- |" * 12]
+        lines += [_verdict_row(r, _cell(r["note"])) for _, r in outside.iterrows()]
     return lines + [""]
+
+
+def _verdict_row(r, last: str) -> str:
+    ci = f"{_num(r['slope'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
+    if r["ci_method"] == "ols":
+        ci += " ols"
+    figure = f"[png]({r['figure']})" if r["figure"] else ""
+    return (f"| {r['experiment']} | {_cell(_text(r.get('target')))} | {_cell(r['group'])} | {r['quantity']} vs "
+            f"{r['variable']} | {r['claim_id']} | {_claimed(r)} | {ci} | {_num(r['r2'])} | "
+            f"{int(r['n_levels_used'])}/{int(r['n_levels_total'])} | {int(r['n_diverged'])} | {last} | {figure} |")
+
+
+def _split(fits: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(in-scope rows, out-of-scope rows)."""
+    outside = fits["verdict"] == "out of scope"
+    return fits[~outside], fits[outside]
+
+
+def _claimed(r) -> str:
+    text = _num(r["claimed_slope"])
+    with_log = r["claimed_slope_with_log"]
+    if np.isfinite(with_log) and abs(with_log - r["claimed_slope"]) > 5e-4:
+        text += f" ({_num(with_log)})"
+    return text
+
+
+def _compared(r) -> float:
+    """The claimed slope the verdict used: with the claim's log factor over the window, where there is one."""
+    with_log = r["claimed_slope_with_log"]
+    return with_log if np.isfinite(with_log) else r["claimed_slope"]
 
 
 def _findings_section(fits: pd.DataFrame, claim_by_id: dict, options: dict) -> list[str]:
     lines = ["## Findings", ""]
     if fits.empty:
         return lines + ["Nothing to judge.", ""]
+    judged, outside = _split(fits)
     counts = fits["verdict"].value_counts()
-    lines += [f"{len(fits)} fit(s) against a claim: " + ", ".join(f"{int(counts.get(v, 0))} {v}"
-                                                               for v in _rates.VERDICTS) + ".", ""]
-    refuted = fits[fits["verdict"].isin(["faster", "slower"])]
+    in_scope = [v for v in _rates.VERDICTS if v != "out of scope"]
+    lines += [f"{len(fits)} fit(s) against a claim. In scope ({len(judged)}): "
+              + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in in_scope)
+              + f". Out of scope, not judged: {len(outside)}.", ""]
+    refuted = judged[judged["verdict"].isin(_rates.CONTRADICTIONS)]
     lines += ["### Where the data contradict a claim", ""]
     if refuted.empty:
-        lines += ["None: no confidence interval lies entirely on one side of a claimed slope.", ""]
+        lines.append("None: no in-scope confidence interval lies wholly on the contradicting side of a claimed slope "
+                     "(slower than any claim, or faster than an exact rate).")
     for _, r in refuted.iterrows():
         lines.append("- " + _refutation(r, claim_by_id[r["claim_id"]]))
-    consistent = fits[fits["verdict"] == "consistent"]
+    not_sharp = judged[judged["verdict"] == "faster than bound"]
+    lines += ["", "### Faster than an upper bound (no contradiction)", ""]
+    if not_sharp.empty:
+        lines.append("None.")
+    for _, r in not_sharp.iterrows():
+        lines.append(f"- {_where(r)}: slope {_num(r['slope'])} (95% CI [{_num(r['ci_low'])}, {_num(r['ci_high'])}]) "
+                     f"decays faster than the bound {_claimed(r)} of **{r['claim_id']}**: the bound holds here, its "
+                     "exponent is not sharp for this setting.")
+    consistent = judged[judged["verdict"] == "consistent"]
     lines += ["", "### Consistent with the claim", ""]
     if consistent.empty:
         lines.append("None.")
     for _, r in consistent.iterrows():
         claim = claim_by_id[r["claim_id"]]
-        inside = r["ci_low"] <= r["claimed_slope"] <= r["ci_high"]
+        inside = r["ci_low"] <= _compared(r) <= r["ci_high"]
         how = "contains" if inside else f"comes within the claim's slope tolerance {claim.slope_tolerance:g} of"
         lines.append(f"- {_where(r)}: measured slope {_num(r['slope'])} (95% CI [{_num(r['ci_low'])}, "
-                     f"{_num(r['ci_high'])}]) {how} the claimed {_num(r['claimed_slope'])} "
-                     f"(**{r['claim_id']}**).")
-    inconclusive = fits[fits["verdict"] == "inconclusive"]
+                     f"{_num(r['ci_high'])}]) {how} the claimed {_claimed(r)} (**{r['claim_id']}**).")
+    inconclusive = judged[judged["verdict"] == "inconclusive"]
     lines += ["", "### Inconclusive", ""]
     if inconclusive.empty:
         lines.append("None.")
     for _, r in inconclusive.iterrows():
         lines.append(f"- {_where(r)}, **{r['claim_id']}**: {r['note']}; point slope {_num(r['slope'])}.")
+    lines += ["", "### Out of scope (not judged)", ""]
+    if outside.empty:
+        lines.append("None.")
+    for (claim_id, note), rows in outside.groupby(["claim_id", "note"], sort=True):
+        where = ", ".join(sorted({f"{e} / {_text(t)}" for e, t in zip(rows["experiment"], rows["target"])}))
+        lines.append(f"- **{claim_id}** ({claim_by_id[claim_id].standing}), {len(rows)} group(s) in {where}: {note}.")
     diverged = fits.drop_duplicates(subset=["experiment", "quantity", "target", "group"])
     diverged = diverged[diverged["n_diverged"] > 0]
     if not diverged.empty:
@@ -189,19 +241,21 @@ def _findings_section(fits: pd.DataFrame, claim_by_id: dict, options: dict) -> l
         for _, r in diverged.iterrows():
             lines.append(f"- {_where(r)}: {int(r['n_diverged'])} diverged row(s).")
     lines += ["", "### How the verdicts are made", "",
-              "Only rows with status ok are used. Seeds are aggregated first (RMS per level, i.e. "
+              "Each claim carries its hypotheses (target classes, time regime, estimator classes, the quantity it "
+              "bounds); a group that breaks one is fitted but judged *out of scope*, with the unmet hypotheses "
+              "named. Only rows with status ok are used. Seeds are aggregated first (RMS per level, i.e. "
               "(E err^2)^(1/2)); log RMS is regressed on log n or log h by least squares. Levels whose RMS is "
               f"within {options['floor_factor']:g}x the RMS of the quantity's estimation floor are dropped "
               f"(n_dropped_floor in rates.csv), as are the first {options['drop_first']} level(s) from the coarse "
               f"end. The 95% CI is a percentile bootstrap over seeds ({options['n_boot']} replicates, the same "
               "seed draw at every level, expanded percentiles for few seeds; with fewer than about 5 seeds it is "
-              "still too narrow). Verdict: *consistent* when the claimed slope is inside the CI; *faster* / "
-              "*slower* when the CI lies entirely on the faster / slower side of it; *inconclusive* with fewer "
-              "than 3 usable levels, fewer than 2 seeds, or a CI wider than "
-              f"{options['max_ci_width_rel']:g} x |claimed slope|. For an *upper-bound* claim, *faster* means the "
-              "bound holds but is not sharp here; *slower* contradicts it over the measured range. For a *rate* "
-              "claim both contradict it. A slope measured over a finite range can differ from the asymptotic one "
-              "(pre-asymptotic regime, log factors).", ""]
+              "still too narrow). The claimed slope compared is the exponent plus the slope the claim's log factor "
+              "has over the window. Verdict: *consistent* when it is inside the CI; *slower* when the CI lies "
+              "wholly on the slower side (a contradiction over the measured range); on the faster side, *faster "
+              "than bound* for an upper-bound claim (the bound holds, not sharp here) and *faster* for an exact "
+              "rate (a contradiction); *inconclusive* with fewer than 3 usable levels, fewer than 2 seeds, or a CI "
+              f"wider than {options['max_ci_width_rel']:g} x |claimed slope|. A slope measured over a finite range "
+              "can differ from the asymptotic one (pre-asymptotic regime, lower-order terms).", ""]
     return lines
 
 
@@ -209,22 +263,16 @@ def _refutation(r, claim) -> str:
     faster = r["verdict"] == "faster"
     window = f"{r['variable']} in [{_text(r['level_min_used'])}, {_text(r['level_max_used'])}]"
     text = (f"{_where(r)}: the error decays **{'faster' if faster else 'more slowly'}** than **{r['claim_id']}** "
-            f"claims ({claim.kind}): slope {_num(r['slope'])}, 95% CI [{_num(r['ci_low'])}, {_num(r['ci_high'])}], "
-            f"claimed {_num(r['claimed_slope'])} = {claim.formula}, over {window}. ")
-    if faster and claim.kind == "upper bound":
-        text += "The bound is not violated, but its exponent is not sharp for this setting."
-    elif faster:
-        text += "This contradicts the claimed rate over the measured range."
+            f"claims ({claim.kind}, {claim.standing}): slope {_num(r['slope'])}, 95% CI [{_num(r['ci_low'])}, "
+            f"{_num(r['ci_high'])}], claimed {_claimed(r)} = {claim.formula}, over {window}. ")
+    if faster:
+        text += "This contradicts the claimed exact rate over the measured range."
     else:
         text += "This contradicts the claim over the measured range (it may still hold further out)."
     finest = r["slope_finest"]
-    if np.isfinite(finest) and abs(finest - r["claimed_slope"]) < abs(r["slope"] - r["claimed_slope"]):
+    if np.isfinite(finest) and abs(finest - _compared(r)) < abs(r["slope"] - _compared(r)):
         text += (f" The slope between the two finest levels, {_num(finest)}, is closer to the claim: the coarse end "
                  "of the window may still be pre-asymptotic (drop_first, or finer levels).")
-    with_log = r["claimed_slope_with_log"]
-    if claim.log_power and np.isfinite(with_log) and r["ci_low"] <= with_log <= r["ci_high"]:
-        text += (f" With the claim's log factor (power {claim.log_power:g}) the slope expected over this window is "
-                 f"{_num(with_log)}, inside the CI: the log factor accounts for the difference.")
     return text
 
 
@@ -232,12 +280,15 @@ def _claims_section(fits: pd.DataFrame, claim_by_id: dict) -> list[str]:
     used = sorted(set(fits["claim_id"])) if not fits.empty else []
     if not used:
         return []
-    lines = ["## Claims tested", "", "| claim | exponent | kind | conditions | source |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = ["## Claims tested", "",
+             "Standing: " + "; ".join(f"*{k}*: {v}" for k, v in _claims.STANDINGS.items()) + ".", "",
+             "| claim | claimed order | kind | standing | hypotheses | conditions | source | what was read |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for claim_id in used:
         c = claim_by_id[claim_id]
-        lines.append(f"| {c.id} | {c.formula} ({c.quantity} vs {c.variable}) | {c.kind} | {_cell(c.conditions)} | "
-                     f"{_cell(c.citation)} |")
+        source = c.citation + (f" [{c.source_ref}]" if c.source_ref else "")
+        lines.append(f"| {c.id} | {c.law} ({c.quantity}) | {c.kind} | {c.standing} | "
+                     f"{_cell(c.hypotheses)} | {_cell(c.conditions)} | {_cell(source)} | {_cell(c.verified)} |")
     return lines + [""]
 
 

@@ -14,27 +14,62 @@ def scratch_registry(monkeypatch):
 
 
 def test_required_claims_are_registered():
-    required = {"euler_first_order", "chargen_velocity_rate", "chargen_end_to_end", "fm_velocity_rate_gao2024",
-                "chargen_manifold_rate", "empirical_w2_1d", "empirical_w2_2d", "empirical_w2_3d",
-                "empirical_w2_highd"}
+    required = {"euler_first_order", "chargen_velocity_rate", "chargen_end_to_end", "fm_end_to_end_gao2024",
+                "chargen_manifold_rate", "velocity_fixed_T_parametric", "empirical_w2_1d", "empirical_w2_1d_gaussian",
+                "empirical_w2_2d", "empirical_w2_2d_uniform", "empirical_w2_2d_gaussian", "empirical_w2_3d",
+                "empirical_w2_highd", "empirical_w2_sharp_3d_up"}
     assert required <= set(claims.names())
     for name in claims.names():
         c = claims.get(name)
         assert c.citation and c.conditions and c.variable in ("n", "h")
+        assert c.source_ref and c.verified and c.bounds in claims.BOUNDS   # every built-in claim says what was read
+
+
+def test_built_in_hypotheses():
+    gao = claims.get("fm_end_to_end_gao2024")          # bounds the generated law: end-to-end quantities only
+    assert gao.bounds == "w2_target" and gao.quantity == "total_w2" and gao.time_regime == "T_to_1"
+    assert set(gao.targets) == {"bounded_support", "log_concave", "gaussian_mixture"}
+    manifold = claims.get("chargen_manifold_rate")
+    assert manifold.standing == "conjecture" and manifold.targets == ("manifold_smoothed",)
+    fixed = claims.get("velocity_fixed_T_parametric")
+    assert fixed.time_regime == "fixed_T" and fixed.kind == "upper bound" and fixed.exponent(d=7) == -0.5
+    for name in ("chargen_velocity_rate", "chargen_end_to_end"):
+        c = claims.get(name)
+        assert c.time_regime == "T_to_1" and c.targets == ("smoothed_compact",) and c.standing == "restated"
+    assert claims.get("euler_first_order").time_regime == "fixed_T_lipschitz"
+    # the empirical-W2 rates for the laws actually sampled, with their log factors
+    assert (claims.get("empirical_w2_1d_gaussian").loglog_power, claims.get("empirical_w2_1d_gaussian").targets) \
+        == (0.5, ("gaussian",))
+    assert (claims.get("empirical_w2_2d_gaussian").log_power, claims.get("empirical_w2_2d_uniform").log_power) \
+        == (1.0, 0.5)
+    assert claims.get("empirical_w2_1d").targets == ("uniform_box",)
+    assert claims.get("empirical_w2_2d_gaussian").law == "n^(-1/2) (log n)^1"
+    # every built-in experiment kind fits only claims whose bounded quantity is what the fitted column measures
+    from chargen_theory import experiments
+    for kind in map(experiments.get, ("euler_vs_h", "velocity_vs_n", "chargen_vs_n", "intrinsic_dim", "w2_floor")):
+        for fit in kind.fits:
+            for claim_id in fit.claims:
+                bounds = claims.get(claim_id).bounds
+                measured = claims.QUANTITY_BOUNDS[fit.quantity]
+                assert bounds == measured or (bounds, measured) == ("w2_target", "w2_law_XT"), (kind.name, claim_id)
 
 
 @pytest.mark.parametrize("claim_id, d, d_star, expected", [
     ("chargen_velocity_rate", 2, None, -1 / 5),
     ("chargen_velocity_rate", 7, 2, -1 / 10),
     ("chargen_end_to_end", 2, None, -0.2),
-    ("fm_velocity_rate_gao2024", 2, None, -1 / 7),
+    ("fm_end_to_end_gao2024", 2, None, -1 / 7),
     ("chargen_manifold_rate", 10, 2, -1 / 5),   # d* replaces D
     ("euler_first_order", 3, 3, 1.0),
+    ("velocity_fixed_T_parametric", 9, 1, -1 / 2),
     ("empirical_w2_1d", 1, 1, -1 / 2),
+    ("empirical_w2_1d_gaussian", 1, 1, -1 / 2),
     ("empirical_w2_2d", 2, 2, -1 / 4),          # Fournier-Guillin: E W2^2 <~ n^(-1/2) for d < 4
-    ("empirical_w2_2d_density", 2, 2, -1 / 2),
+    ("empirical_w2_2d_uniform", 2, 2, -1 / 2),
+    ("empirical_w2_2d_gaussian", 2, 2, -1 / 2),
     ("empirical_w2_3d", 3, 3, -1 / 4),
-    ("empirical_w2_3d_density", 3, 3, -1 / 3),
+    ("empirical_w2_sharp_3d_up", 3, 3, -1 / 3),
+    ("empirical_w2_sharp_3d_up", 8, 8, -1 / 8),
     ("empirical_w2_4d", 4, 4, -1 / 4),
     ("empirical_w2_highd", 8, 6, -1 / 6),       # uses d*, the dimension of the law
 ])
@@ -93,6 +128,19 @@ def test_from_dict_parses_exponents(text, d, expected):
     assert c.exponent(d=d) == pytest.approx(expected, rel=1e-15)
 
 
+def test_from_dict_takes_hypotheses():
+    c = claims.from_dict({"id": "user_rate", "quantity": "total_w2", "variable": "n", "exponent": "-1/(d+4)",
+                          "targets": ["smoothed_compact", "gaussian"], "estimators": "kernel",
+                          "time_regime": "T_to_1", "bounds": "w2_target", "standing": "conjecture",
+                          "source_ref": "my notebook", "verified": "nothing read", "loglog_power": 1})
+    assert c.targets == ("smoothed_compact", "gaussian") and c.estimators == ("kernel",)
+    assert (c.time_regime, c.bounds, c.standing, c.loglog_power) == ("T_to_1", "w2_target", "conjecture", 1.0)
+    assert hash(c)                                        # lists became tuples: the claim stays hashable
+    default = claims.from_dict({"id": "plain", "quantity": "w2", "variable": "n", "exponent": -0.5})
+    assert (default.targets, default.estimators, default.time_regime, default.bounds) == (("any",), ("any",),
+                                                                                          "any", None)
+
+
 def test_from_dict_uses_d_star_when_asked():
     c = claims.from_dict({"id": "user_rate", "quantity": "velocity_l2", "variable": "n", "exponent": "-1/(d+2)",
                           "uses": "d_star", "kind": "rate", "log_power": 1})
@@ -112,6 +160,19 @@ def test_from_dict_uses_d_star_when_asked():
     ({"id": "x", "quantity": "q", "variable": "n"}, "missing key.*exponent"),
     ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "rate": 2}, "unknown key.*rate.*allowed"),
     ({"id": "bad id", "quantity": "q", "variable": "n", "exponent": -1}, "claim id"),
+    ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "targets": ["spheres"]},
+     "targets: unknown value 'spheres'; allowed: any, bounded_support"),
+    ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "targets": []}, "targets must be a non-empty"),
+    ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "estimators": ["mlp"]},
+     "estimators: unknown value 'mlp'; allowed: any, empirical, kernel, oracle, relu_network"),
+    ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "time_regime": "T->1"},
+     "time_regime: unknown value 'T->1'; allowed: T_to_1, any, fixed_T, fixed_T_lipschitz"),
+    ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "bounds": "w2"},
+     "bounds: unknown value 'w2'; allowed: empirical_w2, euler"),
+    ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "standing": "proved"},
+     "standing: unknown value 'proved'; allowed: conjecture, restated, stated"),
+    ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "verified": 3}, "verified must be text"),
+    ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "loglog_power": "half"}, "loglog_power"),
 ])
 def test_from_dict_rejects_bad_specs(spec, match):
     with pytest.raises(ValueError, match=match):
@@ -133,3 +194,95 @@ def test_register_adds_a_claim_and_refuses_a_different_one_under_a_taken_id(scra
 def test_lazy_access_through_the_package():
     assert ct.claims.get("euler_first_order").exponent(d=1) == 1.0
     assert math.isinf(ct.claims.get("chargen_velocity_rate").dims[1])
+
+
+# -- scope: the hypotheses a group breaks ----------------------------------------------------------------------------
+def _claim(**hypotheses):
+    return claims.Claim("probe", "velocity_l2", "n", -0.5, None, **hypotheses)
+
+
+SPHERE = '{"dim": 3, "intrinsic_dim": 1, "sigma": 0.0}'
+SMOOTH_SPHERE = '{"dim": 3, "intrinsic_dim": 1, "sigma": 0.1}'
+
+
+@pytest.mark.parametrize("hypotheses, group, quantity, phrase", [
+    # target class: the paper's smoothing assumption
+    ({"targets": ("smoothed_compact",)}, {"target": "sphere", "target_params": SPHERE}, "velocity_l2",
+     "target sphere not smoothed (sigma = 0"),
+    ({"targets": ("uniform_box",)}, {"target": "gaussian", "target_params": {"mean": [0.0], "cov": [[1.0]]}},
+     "w2", "target gaussian is not uniform_box"),
+    ({"targets": ("gaussian",)}, {"target": "gmm8", "target_params": "{}"}, "w2", "target gmm8 cannot be built"),
+    ({"targets": ("gaussian",)}, {"target_params": "{}"}, "w2", "target not recorded"),
+    # time regime
+    ({"time_regime": "T_to_1"}, {"T": 0.9}, "velocity_l2", "fixed T = 0.9 (claim needs T -> 1 with n)"),
+    ({"time_regime": "T_to_1"}, {}, "velocity_l2", "T not recorded"),
+    ({"time_regime": "fixed_T"}, {"T": "1 - n^(-1/2)"}, "velocity_l2", "T schedule '1 - n^(-1/2)'"),
+    ({"time_regime": "fixed_T"}, {"T": 1.0}, "velocity_l2", "T = 1 (claim needs a fixed T < 1)"),
+    ({"time_regime": "fixed_T_lipschitz"}, {"T": 1.0, "target": "checkerboard"}, "euler_error",
+     "velocity not Lipschitz at t = 1"),
+    ({"time_regime": "fixed_T"}, {"T": 0.9, "varies_with": "m,T"}, "velocity_l2", "T schedule 'T varies with n'"),
+    # estimator class
+    ({"estimators": ("relu_network",)}, {"estimator": "kde"}, "velocity_l2", "estimator kde is not a ReLU network"),
+    ({"estimators": ("empirical",)}, {}, "velocity_l2", "estimator not recorded"),
+    # bounded quantity: distance to the target vs to the law of X_T, and unrelated quantities
+    ({"bounds": "w2_target"}, {"T": 0.95}, "total_w2",
+     "quantity total_w2 bounds W2 to the law of X_T (T = 0.95), claim bounds W2 to the target"),
+    ({"bounds": "w2_target"}, {"T": 1.0}, "velocity_l2",
+     "quantity velocity_l2 measures the velocity L2 error, claim bounds W2 to the target"),
+    ({"bounds": "velocity_l2"}, {}, "my_column", "quantity my_column: what it measures is not declared"),
+])
+def test_scope_names_each_broken_hypothesis(hypotheses, group, quantity, phrase):
+    unmet = claims.scope(_claim(**hypotheses), group, quantity)
+    assert len(unmet) == 1 and phrase in unmet[0]
+
+
+@pytest.mark.parametrize("hypotheses, group, quantity", [
+    ({"targets": ("smoothed_compact",)}, {"target": "sphere", "target_params": SMOOTH_SPHERE}, "velocity_l2"),
+    ({"targets": ("manifold_smoothed", "bounded_support")}, {"target": "sphere", "target_params": SPHERE}, "w2"),
+    ({"targets": ("gaussian_mixture",)}, {"target": "8gaussians", "target_params": float("nan")}, "w2"),
+    ({"targets": ("uniform_box",)}, {"target": "box", "target_params": {"low": [0, 0], "high": [1, 2]}}, "w2"),
+    ({"time_regime": "T_to_1"}, {"T": "1 - n^(-1/2)"}, "velocity_l2"),
+    ({"time_regime": "T_to_1"}, {"T": 0.9, "varies_with": ["m", "T"]}, "velocity_l2"),
+    ({"time_regime": "fixed_T"}, {"T": "0.9"}, "velocity_l2"),                # numeric text read from a CSV
+    ({"time_regime": "fixed_T_lipschitz"}, {"T": 1.0, "target": "8gaussians"}, "euler_error"),
+    ({"time_regime": "fixed_T_lipschitz"}, {"T": 0.99, "target": "checkerboard"}, "euler_error"),
+    ({"estimators": ("relu_network",)}, {"estimator": "mlp"}, "velocity_l2"),
+    ({"estimators": ("kernel",)}, {"estimator": "nadaraya_watson"}, "velocity_l2"),
+    ({"bounds": "w2_target"}, {"T": 1.0}, "total_coupling"),                  # X_T is the target at T = 1
+    ({}, {}, "anything"),                                                     # no hypotheses: always in scope
+])
+def test_scope_accepts_groups_that_meet_the_hypotheses(hypotheses, group, quantity):
+    assert claims.scope(_claim(**hypotheses), group, quantity) == []
+
+
+def test_scope_lists_every_broken_hypothesis_of_a_registered_claim():
+    group = {"target": "sphere", "target_params": SPHERE, "estimator": "kde", "T": 0.9}
+    unmet = claims.scope(claims.get("chargen_manifold_rate"), group, "velocity_l2")
+    assert [u.split()[0] for u in unmet] == ["target", "fixed", "estimator"]
+
+
+@pytest.mark.parametrize("name, params, expected, absent", [
+    ("gaussian", {"mean": [0, 0], "cov": [[1, 0], [0, 1]]},
+     {"gaussian", "log_concave", "gaussian_mixture", "smoothed_compact", "with_density"}, {"bounded_support"}),
+    ("gaussian", {"mean": [0, 0], "cov": [[1, 0], [0, 0]]}, {"gaussian"}, {"with_density", "gaussian_mixture"}),
+    ("gaussian", {"mean": [0, 0], "cov": [[1, 0.5], [0.5, 1]]}, {"gaussian_smoothed", "log_concave"},
+     {"smoothed_compact"}),
+    ("checkerboard", {}, {"bounded_support", "with_density"}, {"uniform_box", "gaussian_smoothed"}),
+    ("checkerboard", {"sigma": 0.2}, {"smoothed_compact", "gaussian_mixture"}, {"bounded_support"}),
+    ("rings", {"sigma": 0.1}, {"manifold_smoothed", "smoothed_compact", "with_density"}, {"bounded_support"}),
+    ("sphere", {"dim": 3, "intrinsic_dim": 2}, {"bounded_support"}, {"with_density", "manifold_smoothed"}),
+    ("subspace", {"base": "box", "base_params": {"low": [0], "high": [1]}, "dim": 3}, {"uniform_box"},
+     {"with_density"}),
+])
+def test_target_classes(name, params, expected, absent):
+    classes = claims.target_classes(name, params)
+    assert expected <= classes and not (absent & classes) and "any" in classes
+
+
+def test_scope_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="claim: must be a chargen_theory.claims.Claim"):
+        claims.scope("chargen_end_to_end", {}, "total_w2")
+    with pytest.raises(ValueError, match="group: must be a mapping"):
+        claims.scope(claims.get("chargen_end_to_end"), "T=0.9", "total_w2")
+    with pytest.raises(ValueError, match="target_params: not valid JSON"):
+        claims.target_classes("gaussian", "{mean: 0}")

@@ -15,10 +15,26 @@ def _noise(rng, sigma):
     return float(np.exp(sigma * rng.standard_normal()))
 
 
+def _detrended_noise(rng, sigma, n_seeds):
+    """(levels, seeds) lognormal factors whose logs have no linear trend in log n for any seed, so that the fitted
+    slope is the true one up to second order and a correct claim is judged consistent for any rng."""
+    z = sigma * rng.standard_normal((len(N_LEVELS), n_seeds))
+    x = np.column_stack([np.ones(len(N_LEVELS)), np.log(N_LEVELS)])
+    return np.exp(z - x @ np.linalg.lstsq(x, z, rcond=None)[0])
+
+
+GAUSS_2D = '{"cov": [[1.0, 0.0], [0.0, 1.0]], "mean": [0.0, 0.0]}'
+GAUSS_3D = '{"cov": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], "mean": [0.0, 0.0, 0.0]}'
+SQUARE = '{"high": [1.0, 1.0], "low": [0.0, 0.0]}'
+SCHEDULE = "1 - n^(-1/2)"     # an early-stopping time that tends to 1 with n
+
+
 def synthetic_run(out_dir, rng):
     """Write results.csv and run.json for one run of every experiment kind; the true slopes are chosen so that
-    every verdict occurs: euler consistent, velocity faster than both claims, chargen slower, one w2_floor group
-    below three usable levels (inconclusive), intrinsic_dim with three (d*, D) groups."""
+    every verdict occurs in scope: euler consistent, the fixed-T velocity faster than its upper bound, the 1-D
+    Gaussian floor slower than its exact rate, the uniform square faster than its exact rate, one w2_floor group
+    below three usable levels (inconclusive), intrinsic_dim with three (d*, D) groups of smoothed spheres under a T
+    schedule; and out of scope: the T -> 1 claims on fixed T, the end-to-end claims on the law of X_T."""
     rows = []
 
     def add(**row):
@@ -28,39 +44,42 @@ def synthetic_run(out_dir, rng):
     for K in (4, 8, 16, 32, 64):
         for seed in range(5):
             h = 0.9 / K
-            add(experiment="euler_vs_h", seed=seed, target="gaussian", target_params='{"dim": 2}', path="linear",
+            add(experiment="euler_vs_h", seed=seed, target="gaussian", target_params=GAUSS_2D, path="linear",
                 estimator="oracle", m=2000, K=K, h=h, T=0.9, d_star=2, D=2,
                 euler_error=0.4 * h * _noise(rng, 0.02), euler_error_method="coupling")
     for n in N_LEVELS:
         for seed in range(5):
-            add(experiment="velocity_vs_n", seed=seed, target="gmm8", path="linear", estimator="nadaraya_watson",
-                estimator_params='{"bandwidth": "scott"}', n=n, T=0.99, d_star=2, D=2,
-                velocity_l2=3.0 * n ** -0.45 * _noise(rng, 0.05), velocity_l2_method="mc")
-            add(experiment="chargen_vs_n", seed=seed, target="gmm8", path="linear", estimator="nadaraya_watson",
+            add(experiment="velocity_vs_n", seed=seed, target="8gaussians", path="linear", estimator="empirical",
+                n=n, T=0.99, d_star=2, D=2, velocity_l2=3.0 * n ** -0.7 * _noise(rng, 0.05), velocity_l2_method="mc")
+            add(experiment="chargen_vs_n", seed=seed, target="8gaussians", path="linear", estimator="mlp",
                 n=n, m=n, K=20, h=0.99 / 20, T=0.99, d_star=2, D=2,                     # m zipped with n
                 total_coupling=1.5 * n ** -0.05 * _noise(rng, 0.02), total_coupling_method="coupling",
                 total_w2=1.2 * n ** -0.05 * _noise(rng, 0.02), total_w2_method="emd",
                 total_w2_floor=1.29 * n ** -0.25 * _noise(rng, 0.02))
-            # w2_floor in 1-D: a clean n^(-1/2); in 3-D the floor swallows all but two levels
-            add(experiment="w2_floor", seed=seed, target="gaussian", n=n, d_star=1, D=1,
-                w2=0.8 * n ** -0.5 * _noise(rng, 0.05), w2_method="w2_1d")
-            add(experiment="w2_floor", seed=seed, target="gaussian", n=n, d_star=3, D=3,
-                w2=2.0 * n ** (-1 / 3) * _noise(rng, 0.05), w2_method="emd",
+            # w2_floor: the 1-D Gaussian decays too slowly; the uniform square too fast; in 3-D the floor swallows
+            # all but two levels
+            add(experiment="w2_floor", seed=seed, target="gaussian", target_params='{"cov": [[1.0]], "mean": [0.0]}',
+                n=n, d_star=1, D=1, w2=0.8 * n ** -0.3 * _noise(rng, 0.05), w2_method="w2_1d")
+            add(experiment="w2_floor", seed=seed, target="box", target_params=SQUARE,
+                n=n, d_star=2, D=2, w2=0.8 * n ** -0.7 * _noise(rng, 0.05), w2_method="emd")
+            add(experiment="w2_floor", seed=seed, target="gaussian", target_params=GAUSS_3D,
+                n=n, d_star=3, D=3, w2=2.0 * n ** (-1 / 3) * _noise(rng, 0.05), w2_method="emd",
                 w2_floor=(0.05 if n <= 500 else 0.15) * _noise(rng, 0.01))
-        for d_star, D in ((1, 4), (2, 4), (2, 8)):
-            for seed in range(3):
-                add(experiment="intrinsic_dim", seed=seed, target="sphere", target_params=f'{{"d_star": {d_star}}}',
-                    path="linear", estimator="nadaraya_watson", n=n, T=0.95, d_star=d_star, D=D,
-                    velocity_l2=n ** (-1 / (d_star + 3)) * _noise(rng, 0.02))
+    for d_star, D in ((1, 4), (2, 4), (2, 8)):
+        noise = _detrended_noise(rng, 0.02, 5)
+        for i, n in enumerate(N_LEVELS):
+            for seed in range(5):
+                add(experiment="intrinsic_dim", seed=seed, target="sphere", path="linear", estimator="mlp",
+                    target_params=f'{{"dim": {D}, "intrinsic_dim": {d_star}, "sigma": 0.05}}', n=n, T=SCHEDULE,
+                    d_star=d_star, D=D, velocity_l2=n ** (-1 / (d_star + 3)) * noise[i, seed])
     add(experiment="velocity_vs_n", seed=5, status="diverged", message="velocity blew up at t=0.99\ntraceback...",
-        target="gmm8", path="linear", estimator="nadaraya_watson", estimator_params='{"bandwidth": "scott"}',
-        n=4000, T=0.99, d_star=2, D=2)
-    add(experiment="chargen_vs_n", seed=5, status="error", message="MemoryError: emd n=4000 | cap", target="gmm8",
-        path="linear", estimator="nadaraya_watson", n=4000, m=4000, K=20, h=0.99 / 20, T=0.99, d_star=2, D=2)
+        target="8gaussians", path="linear", estimator="empirical", n=4000, T=0.99, d_star=2, D=2)
+    add(experiment="chargen_vs_n", seed=5, status="error", message="MemoryError: emd n=4000 | cap",
+        target="8gaussians", path="linear", estimator="mlp", n=4000, m=4000, K=20, h=0.99 / 20, T=0.99, d_star=2, D=2)
     pd.DataFrame(rows).to_csv(out_dir / "results.csv", index=False)
     blocks = [{"kind": "euler_vs_h"}, {"kind": "velocity_vs_n"}, {"kind": "chargen_vs_n", "zip": [["n", "m"]]},
-              {"kind": "w2_floor", "claims": ["empirical_w2_1d", "empirical_w2_3d", "empirical_w2_3d_density",
-                                              "user_w2_rate"]},
+              {"kind": "w2_floor", "claims": ["empirical_w2_1d_gaussian", "empirical_w2_2d_uniform",
+                                              "empirical_w2_sharp_3d_up", "user_w2_rate"]},
               {"kind": "intrinsic_dim"}]
     user_claim = {"id": "user_w2_rate", "quantity": "w2", "variable": "n", "exponent": "-1/(d + 1)",
                   "uses": "d_star", "citation": "a user's guess"}
@@ -106,12 +125,20 @@ def test_write_report_writes_report_rates_and_figures(report_dir):
 def test_verdicts_on_the_synthetic_run(report_dir):
     out, _, _ = report_dir
     fits = pd.read_csv(out / "rates.csv").set_index(["experiment", "quantity", "claim_id", "d_star", "D"])
+    assert set(fits["verdict"]) == set(ct.rates.VERDICTS)                 # every verdict occurs
     assert fits.loc[("euler_vs_h", "euler_error", "euler_first_order", 2, 2), "verdict"] == "consistent"
-    assert fits.loc[("velocity_vs_n", "velocity_l2", "chargen_velocity_rate", 2, 2), "verdict"] == "faster"
-    assert fits.loc[("velocity_vs_n", "velocity_l2", "chargen_velocity_rate", 2, 2), "n_diverged"] == 1
-    assert fits.loc[("chargen_vs_n", "total_coupling", "chargen_end_to_end", 2, 2), "verdict"] == "slower"
-    assert fits.loc[("w2_floor", "w2", "empirical_w2_1d", 1, 1), "verdict"] == "consistent"
-    floor_fit = fits.loc[("w2_floor", "w2", "empirical_w2_3d_density", 3, 3)]
+    fixed_T = fits.loc[("velocity_vs_n", "velocity_l2", "velocity_fixed_T_parametric", 2, 2)]
+    assert fixed_T["verdict"] == "faster than bound" and fixed_T["n_diverged"] == 1
+    ambient = fits.loc[("velocity_vs_n", "velocity_l2", "chargen_velocity_rate", 2, 2)]
+    assert ambient["verdict"] == "out of scope" and "fixed T = 0.99 (claim needs T -> 1 with n)" in ambient["note"]
+    for quantity in ("total_coupling", "total_w2"):                    # distance to the law of X_T, T = 0.99
+        for claim_id in ("chargen_end_to_end", "fm_end_to_end_gao2024"):
+            row = fits.loc[("chargen_vs_n", quantity, claim_id, 2, 2)]
+            assert row["verdict"] == "out of scope"
+            assert f"quantity {quantity} bounds W2 to the law of X_T (T = 0.99)" in row["note"]
+    assert fits.loc[("w2_floor", "w2", "empirical_w2_1d_gaussian", 1, 1), "verdict"] == "slower"
+    assert fits.loc[("w2_floor", "w2", "empirical_w2_2d_uniform", 2, 2), "verdict"] == "faster"
+    floor_fit = fits.loc[("w2_floor", "w2", "empirical_w2_sharp_3d_up", 3, 3)]
     assert floor_fit["verdict"] == "inconclusive" and floor_fit["n_dropped_floor"] == 3
     # total_w2 of chargen_vs_n: the floor (falling like n^-1/4) is within 3x of the error at n = 250 only; m is
     # zipped with n in the config, so all five n form one group
@@ -120,21 +147,28 @@ def test_verdicts_on_the_synthetic_run(report_dir):
     assert w2_fit["varies_with"] == "m"
     # the w2_floor block asked for its own claims, including the config's user claim -1/(d*+1)
     w2_claims = set(fits.xs("w2_floor", level="experiment").index.get_level_values("claim_id"))
-    assert w2_claims == {"empirical_w2_1d", "empirical_w2_3d", "empirical_w2_3d_density", "user_w2_rate"}
+    assert w2_claims == {"empirical_w2_1d_gaussian", "empirical_w2_2d_uniform", "empirical_w2_sharp_3d_up",
+                         "user_w2_rate"}
     assert fits.loc[("w2_floor", "w2", "user_w2_rate", 1, 1), "claimed_slope"] == pytest.approx(-0.5)
-    # intrinsic_dim data follow -1/(d*+3): consistent with the manifold claim, faster than -1/(D+3) since d* < D
+    # intrinsic_dim: smoothed spheres under a T schedule with a ReLU network; the data follow -1/(d*+3):
+    # consistent with the manifold conjecture, faster than the -1/(D+3) upper bound since d* < D
     manifold = fits.xs("chargen_manifold_rate", level="claim_id")
     assert len(manifold) == 3 and set(manifold["verdict"]) == {"consistent"}
     ambient = fits.xs(("intrinsic_dim", "chargen_velocity_rate"), level=("experiment", "claim_id"))
-    assert len(ambient) == 3 and set(ambient["verdict"]) == {"faster"}
+    assert len(ambient) == 3 and set(ambient["verdict"]) == {"faster than bound"}
+    schedule = fits.xs(("intrinsic_dim", "velocity_fixed_T_parametric"), level=("experiment", "claim_id"))
+    assert set(schedule["verdict"]) == {"out of scope"}
+    assert all("T schedule '1 - n^(-1/2)'" in note for note in schedule["note"])
 
 
 def test_report_text(report_dir):
     out, path, table = report_dir
     text = path.read_text()
-    for verdict in ("**consistent**", "**faster**", "**slower**", "**inconclusive**"):
+    for verdict in ("**consistent**", "**faster than bound**", "**faster**", "**slower**", "**inconclusive**"):
         assert verdict in text
-    for section in ("## Run", "## Verdicts", "## Findings", "### Where the data contradict a claim", "## Figures"):
+    for section in ("## Run", "## Verdicts", "### In scope", "### Out of scope (fitted, not judged)", "## Findings",
+                    "### Where the data contradict a claim", "### Faster than an upper bound (no contradiction)",
+                    "### Out of scope (not judged)", "## Claims tested", "## Figures"):
         assert section in text
     assert "1234" in text and "chargen-theory run quick" in text and "a user's guess" in text
     assert "150.0 s" in text                                         # wall time from started / finished
@@ -142,10 +176,19 @@ def test_report_text(report_dir):
     assert "MemoryError: emd n=4000 \\| cap" in text                # a '|' cannot break the table
     assert "[panel_samples.png](figures/panel_samples.png)" in text
     assert "2405.05512" in text and "2404.00551" in text              # citations of the claims tested
-    # the findings say plainly which claim is refuted and how
+    # the findings list only true contradictions: slower than a claim, or faster than an exact rate
     refuted = text.split("### Where the data contradict a claim")[1].split("###")[0]
-    assert "more slowly** than **chargen_end_to_end**" in refuted
-    assert "faster** than **chargen_velocity_rate**" in refuted
+    assert "more slowly** than **empirical_w2_1d_gaussian**" in refuted
+    assert "faster** than **empirical_w2_2d_uniform**" in refuted
+    assert "velocity_fixed_T_parametric" not in refuted and "chargen_velocity_rate" not in refuted
+    assert "more slowly** than **user_w2_rate**" in refuted                 # the user's -1/(d*+1) at d* = 1
+    assert refuted.count("\n- ") == 3
+    not_sharp = text.split("### Faster than an upper bound (no contradiction)")[1].split("###")[0]
+    assert "**velocity_fixed_T_parametric**" in not_sharp and "the bound holds here" in not_sharp
+    outside = text.split("### Out of scope (not judged)")[1].split("###")[0]
+    assert "**chargen_end_to_end** (restated)" in outside and "claim bounds W2 to the target" in outside
+    claims_table = text.split("## Claims tested")[1].split("##")[0]
+    assert "| conjecture |" in claims_table and "targets manifold_smoothed; T T_to_1" in claims_table
     # every embedded figure exists
     embedded = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert embedded and all((out / f).is_file() for f in embedded)
@@ -161,10 +204,12 @@ def test_without_declared_fits_the_kinds_declarations_are_used(tmp_path):
     ct.report.write_report(tmp_path, n_boot=100)
     fits = pd.read_csv(tmp_path / "rates.csv")
     w2 = fits[fits["experiment"] == "w2_floor"]
-    assert set(w2["claim_id"]) == {"empirical_w2_1d", "empirical_w2_3d", "empirical_w2_3d_density"}
-    # without the config's zip, m = n splits chargen_vs_n into one-level groups: inconclusive, never a verdict
+    assert set(w2["claim_id"]) == {"empirical_w2_1d", "empirical_w2_1d_gaussian", "empirical_w2_2d",
+                                   "empirical_w2_2d_uniform", "empirical_w2_2d_gaussian", "empirical_w2_3d",
+                                   "empirical_w2_sharp_3d_up"}
+    # without the config's zip, m = n splits chargen_vs_n into one-level groups: never judged
     chargen = fits[fits["experiment"] == "chargen_vs_n"]
-    assert set(chargen["verdict"]) == {"inconclusive"} and chargen["n_levels_used"].max() == 1
+    assert set(chargen["verdict"]) <= {"inconclusive", "out of scope"} and chargen["n_levels_used"].max() == 1
 
 
 def test_write_report_needs_results_csv(tmp_path):

@@ -115,18 +115,32 @@ def test_single_seed_gives_the_ols_interval_and_inconclusive():
     assert rates.verdict(fit, -0.25, variable="n")[0] == "inconclusive"
 
 
-@pytest.mark.parametrize("levels, variable, true_slope, claimed, expected", [
-    (N_LEVELS, "n", -0.2, -0.2, "consistent"),
-    (N_LEVELS, "n", -0.4, -0.2, "faster"),
-    (N_LEVELS, "n", -0.1, -0.2, "slower"),
-    (H_LEVELS, "h", 1.0, 1.0, "consistent"),
-    (H_LEVELS, "h", 2.0, 1.0, "faster"),
-    (H_LEVELS, "h", 0.5, 1.0, "slower"),
+@pytest.mark.parametrize("levels, variable, true_slope, claimed, kind, expected", [
+    (N_LEVELS, "n", -0.2, -0.2, "rate", "consistent"),
+    (N_LEVELS, "n", -0.4, -0.2, "rate", "faster"),
+    (N_LEVELS, "n", -0.1, -0.2, "rate", "slower"),
+    (H_LEVELS, "h", 1.0, 1.0, "rate", "consistent"),
+    (H_LEVELS, "h", 2.0, 1.0, "rate", "faster"),
+    (H_LEVELS, "h", 0.5, 1.0, "rate", "slower"),
+    # an upper bound: decaying faster than the bound does not contradict it; only slower does
+    (N_LEVELS, "n", -0.2, -0.2, "upper bound", "consistent"),
+    (N_LEVELS, "n", -0.4, -0.2, "upper bound", "faster than bound"),
+    (N_LEVELS, "n", -0.1, -0.2, "upper bound", "slower"),
+    (H_LEVELS, "h", 2.0, 1.0, "upper bound", "faster than bound"),
+    (H_LEVELS, "h", 0.5, 1.0, "upper bound", "slower"),
 ])
-def test_verdicts(levels, variable, true_slope, claimed, expected):
+def test_verdicts(levels, variable, true_slope, claimed, kind, expected):
     values = power_law(levels, true_slope, 10, 0.05, np.random.default_rng(10))
     fit = rates.fit_slope(levels, values, variable=variable, rng=np.random.default_rng(11))
-    assert rates.verdict(fit, claimed, variable=variable) == (expected, "")
+    assert rates.verdict(fit, claimed, variable=variable, kind=kind) == (expected, "")
+    assert (expected in rates.CONTRADICTIONS) == (expected in ("faster", "slower"))
+
+
+def test_verdict_rejects_an_unknown_kind():
+    fit = rates.fit_slope(N_LEVELS, power_law(N_LEVELS, -0.2, 4, 0.05, np.random.default_rng(0)), variable="n",
+                          rng=np.random.default_rng(1))
+    with pytest.raises(ValueError, match="kind: unknown value 'bound'; allowed: rate, upper bound"):
+        rates.verdict(fit, -0.2, variable="n", kind="bound")
 
 
 def test_inconclusive_cases():
@@ -152,6 +166,10 @@ def test_claimed_slope_with_log_factor_over_the_window():
     assert rates.claimed_slope_with_log(fit, -0.5, 0.5) == pytest.approx(expected, abs=1e-12)
     assert -0.45 < expected < -0.42
     assert rates.claimed_slope_with_log(fit, -0.5, 0.0) == -0.5
+    # (log log n)^(1/2), the 1-D Gaussian's factor: a much smaller correction, -0.46 over this window
+    loglog = np.polyfit(x, -0.5 * x + 0.5 * np.log(np.log(x)), 1)[0]
+    assert rates.claimed_slope_with_log(fit, -0.5, 0.0, 0.5) == pytest.approx(loglog, abs=1e-12)
+    assert -0.47 < loglog < -0.45
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -173,29 +191,31 @@ def test_fit_slope_rejects_bad_arguments(kwargs, match):
 # -- fit_rates on a results table --------------------------------------------------------------------------------
 
 def results_table(rng):
-    """A small results table: velocity_vs_n (D = 2, two estimators), w2_floor (d* = 1 and 2), euler_vs_h."""
+    """A small results table: velocity_vs_n (D = 2; the empirical estimator at two fixed T, and knn), w2_floor
+    (Gaussians with d* = 1 and 2), euler_vs_h."""
     rows = []
-    for estimator, slope in (("nadaraya_watson", -0.2), ("knn", -0.4)):
+    for estimator, T, slope in (("empirical", 0.99, -0.5), ("empirical", 0.5, -0.8), ("knn", 0.99, -0.4)):
         for n in N_LEVELS:
             for seed in range(6):
                 err = 2.0 * n ** slope * np.exp(0.05 * rng.standard_normal())
-                rows.append(dict(experiment="velocity_vs_n", seed=seed, status="ok", message="", target="gmm8",
-                                 path="linear", estimator=estimator, n=n, T=0.99, D=2, d_star=2, velocity_l2=err))
-    rows.append(dict(experiment="velocity_vs_n", seed=6, status="diverged", message="nan in fit", target="gmm8",
+                rows.append(dict(experiment="velocity_vs_n", seed=seed, status="ok", message="", target="8gaussians",
+                                 path="linear", estimator=estimator, n=n, T=T, D=2, d_star=2, velocity_l2=err))
+    rows.append(dict(experiment="velocity_vs_n", seed=6, status="diverged", message="nan in fit", target="8gaussians",
                      path="linear", estimator="knn", n=8000.0, T=0.99, D=2, d_star=2))
     for dim in (1, 2):
+        params = '{"cov": %s, "mean": %s}' % (np.eye(dim).tolist(), [0.0] * dim)
         for n in N_LEVELS:
             for seed in range(6):
-                w2 = n ** (-0.5 if dim == 1 else -0.45) * np.exp(0.05 * rng.standard_normal())
-                rows.append(dict(experiment="w2_floor", seed=seed, status="ok", target="gaussian", n=n, D=dim,
-                                 d_star=dim, w2=w2, w2_method="w2_1d" if dim == 1 else "emd"))
+                w2 = n ** (-0.46 if dim == 1 else -0.45) * np.exp(0.05 * rng.standard_normal())
+                rows.append(dict(experiment="w2_floor", seed=seed, status="ok", target="gaussian", target_params=params,
+                                 n=n, D=dim, d_star=dim, w2=w2, w2_method="w2_1d" if dim == 1 else "emd"))
     for K in (4, 8, 16, 32, 64):
         for seed in range(4):
-            rows.append(dict(experiment="euler_vs_h", seed=seed, status="ok", target="gaussian", path="linear",
+            rows.append(dict(experiment="euler_vs_h", seed=seed, status="ok", target="8gaussians", path="linear",
                              K=K, h=0.99 / K, T=0.99, D=2, d_star=2, m=1000,
                              euler_error=0.5 * 0.99 / K * np.exp(0.01 * rng.standard_normal()),
                              euler_error_method="coupling"))
-    rows.append(dict(experiment="euler_vs_h", seed=0, status="error", message="boom", target="gaussian",
+    rows.append(dict(experiment="euler_vs_h", seed=0, status="error", message="boom", target="8gaussians",
                      path="linear", K=128, h=0.99 / 128, T=0.99, D=2, d_star=2, m=1000))
     return pd.DataFrame(rows)
 
@@ -207,24 +227,72 @@ def test_fit_rates_groups_claims_and_statuses():
     for column in ("claim_id", "claimed_slope", "slope", "ci_low", "ci_high", "r2", "n_levels_used",
                    "n_levels_total", "n_dropped_floor", "n_diverged", "verdict", "figure", "target", "estimator"):
         assert column in out.columns
-    vel = out[out["experiment"] == "velocity_vs_n"].set_index(["estimator", "claim_id"])
-    assert vel.loc[("nadaraya_watson", "chargen_velocity_rate"), "verdict"] == "consistent"
-    assert vel.loc[("knn", "chargen_velocity_rate"), "verdict"] == "faster"
-    assert vel.loc[("knn", "fm_velocity_rate_gao2024"), "claimed_slope"] == pytest.approx(-1 / 7)
-    assert vel.loc[("knn", "chargen_velocity_rate"), "n_diverged"] == 1
-    assert vel.loc[("nadaraya_watson", "chargen_velocity_rate"), "n_diverged"] == 0
-    # the w2_floor fits pick the claims made for their dimension only
+    assert set(out["verdict"]) <= set(rates.VERDICTS)
+    vel = out[out["experiment"] == "velocity_vs_n"].set_index(["estimator", "T", "claim_id"])
+    fixed_T = "velocity_fixed_T_parametric"
+    assert vel.loc[("empirical", 0.99, fixed_T), "verdict"] == "consistent"
+    assert vel.loc[("empirical", 0.5, fixed_T), "verdict"] == "faster than bound"      # an upper bound: no contradiction
+    knn = vel.loc[("knn", 0.99, fixed_T)]
+    assert knn["verdict"] == "out of scope" and "estimator knn is not the empirical-measure velocity" in knn["note"]
+    assert knn["slope"] == pytest.approx(-0.4, abs=0.05) and knn["n_diverged"] == 1       # fitted all the same
+    # the T -> 1 rate is never judged on a fixed T
+    ambient = vel.xs("chargen_velocity_rate", level="claim_id")
+    assert set(ambient["verdict"]) == {"out of scope"}
+    assert all("fixed T = " in note and "(claim needs T -> 1 with n)" in note for note in ambient["note"])
+    assert vel.loc[("empirical", 0.99, fixed_T), "n_diverged"] == 0
+    # the w2_floor fits pick the claims made for their dimension only, and judge those for a Gaussian
     w2 = out[out["experiment"] == "w2_floor"]
-    assert set(w2.loc[w2["d_star"] == 1, "claim_id"]) == {"empirical_w2_1d"}
-    assert set(w2.loc[w2["d_star"] == 2, "claim_id"]) == {"empirical_w2_2d", "empirical_w2_2d_density"}
+    assert set(w2.loc[w2["d_star"] == 1, "claim_id"]) == {"empirical_w2_1d", "empirical_w2_1d_gaussian"}
+    assert set(w2.loc[w2["d_star"] == 2, "claim_id"]) == {"empirical_w2_2d", "empirical_w2_2d_uniform",
+                                                           "empirical_w2_2d_gaussian"}
     assert set(w2["method"]) == {"w2_1d", "emd"}
+    d1 = w2[w2["d_star"] == 1].set_index("claim_id")
+    assert d1.loc["empirical_w2_1d", "verdict"] == "out of scope"          # needs J_2 < inf: not the Gaussian
+    assert d1.loc["empirical_w2_1d_gaussian", "verdict"] == "consistent"    # -0.46: the log log n factor
+    assert -0.47 < d1.loc["empirical_w2_1d_gaussian", "claimed_slope_with_log"] < -0.45
     d2 = w2[w2["d_star"] == 2].set_index("claim_id")
-    assert d2.loc["empirical_w2_2d", "verdict"] == "faster"     # -0.45 against the -1/4 upper bound
-    assert d2.loc["empirical_w2_2d_density", "verdict"] == "slower"
-    assert -0.5 < d2.loc["empirical_w2_2d_density", "claimed_slope_with_log"] < -0.4
+    assert d2.loc["empirical_w2_2d", "verdict"] == "faster than bound"      # -0.45 against the -1/4 upper bound
+    assert d2.loc["empirical_w2_2d_uniform", "verdict"] == "out of scope"
+    # n^(-1/2) log n over 250..8000 has slope ~ -0.36, so -0.45 is faster than that exact rate: a contradiction
+    assert d2.loc["empirical_w2_2d_gaussian", "verdict"] == "faster"
+    assert -0.4 < d2.loc["empirical_w2_2d_gaussian", "claimed_slope_with_log"] < -0.33
     euler = out[out["experiment"] == "euler_vs_h"].iloc[0]
     assert euler["claim_id"] == "euler_first_order" and euler["verdict"] == "consistent"
     assert euler["n_levels_total"] == 6 and euler["n_levels_used"] == 5   # the errored K = 128 row has no value
+
+
+def _power_rows(experiment, quantity, slope, rng, **params):
+    return [dict(experiment=experiment, seed=seed, status="ok", n=n, **params,
+                 **{quantity: 2.0 * n ** slope * np.exp(0.03 * rng.standard_normal())})
+            for n in N_LEVELS for seed in range(5)]
+
+
+@pytest.mark.parametrize("hypotheses, quantity, column, inside, outside, phrase", [
+    ({"targets": ["smoothed_compact"]}, "velocity_l2", "target_params", '{"sigma": 0.2}', '{"sigma": 0.0}',
+     "target checkerboard not smoothed (sigma = 0"),
+    ({"time_regime": "T_to_1"}, "velocity_l2", "T", "1 - n^(-1/2)", "0.9", "fixed T = 0.9 (claim needs T -> 1"),
+    ({"estimators": ["relu_network"]}, "velocity_l2", "estimator", "mlp", "kde", "estimator kde is not a ReLU network"),
+    ({"bounds": "w2_target"}, "total_w2", "T", "1", "0.95",
+     "quantity total_w2 bounds W2 to the law of X_T (T = 0.95), claim bounds W2 to the target"),
+])
+def test_out_of_scope_groups_are_fitted_but_never_judged(hypotheses, quantity, column, inside, outside, phrase):
+    """Two groups differ in one parameter: the one meeting the claim's hypothesis is judged, the other (whose data
+    would be 'slower') is fitted and marked out of scope, naming the hypothesis."""
+    rng = np.random.default_rng(21)
+    base = dict(target="checkerboard", target_params='{"sigma": 0.2}', estimator="mlp", T="1", D=2, d_star=2)
+    rows = _power_rows("probe", quantity, -0.3, rng, **(base | {column: inside}))
+    rows += _power_rows("probe", quantity, -0.1, rng, **(base | {column: outside}))
+    claim = ct.claims.from_dict({"id": "probe_claim", "quantity": quantity, "variable": "n", "exponent": -0.3,
+                                 **hypotheses})
+    fits = [{"experiment": "probe", "quantity": quantity, "variable": "n", "claims": ["probe_claim"]}]
+    out = rates.fit_rates(pd.DataFrame(rows), fits, extra_claims=[claim], n_boot=300).set_index(column)
+    assert (out.loc[inside, "verdict"], out.loc[inside, "note"]) == ("consistent", "")
+    assert out.loc[outside, "verdict"] == "out of scope" and phrase in out.loc[outside, "note"]
+    assert out.loc[outside, "slope"] == pytest.approx(-0.1, abs=0.03) and out.loc[outside, "ci_high"] < -0.05
+    # without the hypothesis the same group is a contradiction
+    free = ct.claims.from_dict({"id": "probe_claim", "quantity": quantity, "variable": "n", "exponent": -0.3})
+    plain = rates.fit_rates(pd.DataFrame(rows), fits, extra_claims=[free], n_boot=300).set_index(column)
+    assert plain.loc[outside, "verdict"] == "slower"
 
 
 def test_fit_rates_does_not_depend_on_row_order():
@@ -262,11 +330,11 @@ def test_columns_zipped_with_the_variable_stay_in_one_group():
                  d_star=2, total_coupling=n ** -0.2 * np.exp(0.02 * rng.standard_normal()))
             for n in N_LEVELS for s in range(4)]
     table = pd.DataFrame(rows)
-    fit = {"experiment": "chargen_vs_n", "quantity": "total_coupling", "variable": "n",
-           "claims": ["chargen_end_to_end"]}
-    split = rates.fit_rates(table, [fit], n_boot=200)
+    fit = {"experiment": "chargen_vs_n", "quantity": "total_coupling", "variable": "n", "claims": ["zip_probe"]}
+    probe = [ct.claims.from_dict({"id": "zip_probe", "quantity": "total_coupling", "variable": "n", "exponent": -0.2})]
+    split = rates.fit_rates(table, [fit], extra_claims=probe, n_boot=200)
     assert len(split) == 6 and set(split["n_levels_used"]) == {1}   # m = n: every group has one level
-    zipped = rates.fit_rates(table, [fit | {"with": ["m"]}], n_boot=200)
+    zipped = rates.fit_rates(table, [fit | {"with": ["m"]}], extra_claims=probe, n_boot=200)
     assert len(zipped) == 1 and zipped["n_levels_used"].iloc[0] == 6
     assert zipped["varies_with"].iloc[0] == "m" and zipped["verdict"].iloc[0] == "consistent"
 

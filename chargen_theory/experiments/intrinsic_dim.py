@@ -14,7 +14,8 @@ KIND = Kind(
     parameters={"target": REQUIRED, "estimator": REQUIRED, "path": "linear", "n": REQUIRED, "T": 0.9,
                 "d_star": None, "D": None, "n_eval": 2000},
     measurements=MEASUREMENTS,
-    fits=(Fit("velocity_l2", "n", ("chargen_velocity_rate", "chargen_manifold_rate")),),
+    fits=(Fit("velocity_l2", "n", ("chargen_velocity_rate", "chargen_manifold_rate",
+                                   "velocity_fixed_T_parametric")),),
     level=("n",),
     description="velocity L2 error vs n for targets of intrinsic dimension d_star in ambient dimension D",
 )

@@ -28,7 +28,7 @@ KIND = Kind(
     parameters={"target": REQUIRED, "estimator": REQUIRED, "path": "linear", "n": REQUIRED, "T": 1.0,
                 "n_eval": 2000},
     measurements=MEASUREMENTS,
-    fits=(Fit("velocity_l2", "n", ("chargen_velocity_rate", "fm_velocity_rate_gao2024")),),
+    fits=(Fit("velocity_l2", "n", ("chargen_velocity_rate", "velocity_fixed_T_parametric")),),
     level=("n",),
     description="velocity-matching L2 error of an estimator vs sample size n (exact velocity as reference)",
 )

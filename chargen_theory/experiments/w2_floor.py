@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from . import REQUIRED, Fit, Kind, build
 
-CLAIMS = ("empirical_w2_1d", "empirical_w2_2d", "empirical_w2_2d_density", "empirical_w2_3d",
-          "empirical_w2_3d_density", "empirical_w2_4d", "empirical_w2_highd")
+CLAIMS = ("empirical_w2_1d", "empirical_w2_1d_gaussian", "empirical_w2_2d", "empirical_w2_2d_uniform",
+          "empirical_w2_2d_gaussian", "empirical_w2_3d", "empirical_w2_4d", "empirical_w2_highd",
+          "empirical_w2_sharp_3d_up")
 
 
 def run(cell: dict, rng) -> dict:
