@@ -64,7 +64,8 @@ def estimated_dimension(x1: np.ndarray) -> float:
     points = np.unique(x1[::step][:ESTIMATION_POINTS], axis=0)  # TwoNN needs distinct points
     if x1.shape[1] == 1:
         return 1.0
-    estimate = float(TwoNN(discard_fraction=0.0, method="mle").fit(points).dimension_)
+    with np.errstate(divide="ignore"):  # TwoNN also computes its linear-fit diagnostics, with a log(0) at the end
+        estimate = float(TwoNN(discard_fraction=0.0, method="mle").fit(points).dimension_)
     return float(np.clip(estimate, 1.0, x1.shape[1]))
 
 
