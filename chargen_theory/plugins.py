@@ -135,8 +135,7 @@ def _module_names(names) -> list[str]:
     names = list(names)
     for i, name in enumerate(names):
         if not isinstance(name, str) or not _MODULE_NAME.fullmatch(name):
-            hint = f"; give the module as you would import it, e.g. {name[:-3]!r}" if str(name).endswith(".py") else ""
-            raise ValueError(f"plugins[{i}]: {name!r} is not a module name{hint}")
+            raise ValueError(f"plugins[{i}]: {name!r} is not a module name{_hint(name)}")
     return names
 
 
@@ -150,23 +149,28 @@ def _load_one(name: str, where: str, version: str | None = None) -> Plugin:
             raise ValueError(f"{label}: its source changed since this process imported it; start a new Python "
                              f"process to use the edited plugin")
         return plugin
-    before, saved = _owners(), _snapshot()
+    before, saved, modules = _owners(), _snapshot(), set(sys.modules)
     try:
         module = importlib.import_module(name)
     except ModuleNotFoundError as err:
-        _restore(saved)
+        _undo(saved, before, modules)
         if err.name is not None and (name == err.name or name.startswith(err.name + ".")):
             raise ValueError(f"{label}: no module named {err.name!r} in the working directory ({os.getcwd()}) or "
-                             f"the environment") from None
+                             f"the environment{_hint(name)}") from None
         raise ValueError(f"{label} failed to import: {_describe(err)}") from None
     except (Exception, SystemExit) as err:  # noqa: BLE001 - any failure of the user's module is one clear error
-        _restore(saved)
+        _undo(saved, before, modules)
         raise ValueError(f"{label} failed to import: {_describe(err)}") from None
     after = _owners()
     registered = [key for key in after if key not in before or (after[key] and _within(after[key], name))]
     plugin = Plugin(name, version or _version(name), _source_sha256(module), tuple(sorted(registered)), _root(name))
     _LOADED[name] = plugin
     return plugin
+
+
+def _hint(name) -> str:
+    """A hint for a module given as a file name."""
+    return f"; give the module as you would import it, e.g. {name[:-3]!r}" if str(name).endswith(".py") else ""
 
 
 def _describe(err: BaseException) -> str:
@@ -243,9 +247,19 @@ def _snapshot() -> tuple[dict, ...]:
 
 
 def _restore(saved: tuple[dict, ...]) -> None:
-    """Undo the registrations of a plugin that failed part-way through its import."""
+    """Put the registries back as they were at ``saved = _snapshot()``."""
     from . import experiments, targets, velocity
 
     for registry, content in zip((velocity._USER, targets._REGISTRY, experiments._KINDS), saved):
         registry.clear()
         registry.update(content)
+
+
+def _undo(saved: tuple[dict, ...], owners: dict, modules: set) -> None:
+    """Undo the registrations of a plugin that failed part-way through its import, and forget the modules it newly
+    imported that made them, so that importing them again registers again (``saved``, ``owners``, ``modules``:
+    ``_snapshot()``, ``_owners()`` and the names in ``sys.modules`` from before the import)."""
+    made = {owner for key, owner in _owners().items() if key not in owners}
+    _restore(saved)
+    for module in made - modules:
+        sys.modules.pop(module, None)
