@@ -121,7 +121,7 @@ def check_reachable(uses: Iterable[tuple[str, dict]]) -> None:
     is neither part of chargen_theory nor a loaded plugin (worker processes would not know that name)."""
     used = set().union(*(_strings(cell) | {experiment} for experiment, cell in uses))
     for (registry, name), owner in _owners().items():
-        if (name in used and owner is not None and owner != "chargen_theory" and not owner.startswith("chargen_theory.")
+        if (name in used and owner is not None and not _within(owner, "chargen_theory")
                 and not any(_within(owner, p.name) or name in p.names for p in _LOADED.values())):
             raise ValueError(f"plugins: {registry} {name!r} is registered by module {owner!r}, which worker processes "
                              f"do not import; put it in a module of its own and pass plugins=[<module>] (command "
