@@ -16,6 +16,7 @@ Where things live (the pipeline as the theorem reads it; docs/theory.md explains
     cells (a grid point: parameters, columns, seeds)  ->  experiments/ (kinds: what one cell measures)
                      |
     config (TOML -> validated cells)  ->  sweep (units, cache, parallel run, results table)
+    plugins (the user's modules registering estimators, targets, kinds: imported by the sweep and every worker)
                      |
     claims (cited rates as data)  ->  rates (log-log fits, CIs, verdicts)  ->  plots, panels, report  ->  cli
 
@@ -31,6 +32,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "paths", "targets", "solvers", "metrics", "velocity", "testing", "characteristic", "error_ledger", "panels",
     "claims", "rates", "experiments", "sweep", "plots", "report", "config", "cli", "training", "smoothing", "cells",
+    "plugins",
 )
 _EXPORTS = {"CharacteristicGenerator": "characteristic", "ledger": "error_ledger"}
 

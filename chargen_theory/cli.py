@@ -1,14 +1,15 @@
 """The command line: ``chargen-theory run | report | list`` (also ``python -m chargen_theory``).
 
     chargen-theory run [CONFIG] [--out DIR] [--jobs N] [--backend loky|dask] [--scheduler ADDR] [--force]
-                       [--no-report]
+                       [--no-report] [--plugin MODULE ...]
     chargen-theory report DIR
-    chargen-theory list targets|paths|estimators|claims|experiments
+    chargen-theory list targets|paths|estimators|claims|experiments [--plugin MODULE ...]
 
 CONFIG is a TOML file, or the name of a config bundled with the package in chargen_theory/configs/ ("quick",
 "paper", "tiny"); default quick. OUT defaults to results/<config name>/. A user mistake (bad argument, bad config,
-output folder that cannot be written, unreachable scheduler) prints one line on stderr and exits with status 2,
-before anything is written.
+output folder that cannot be written, unreachable scheduler, plugin that fails to import) prints one line on
+stderr and exits with status 2, before anything is written. ``--plugin MODULE`` (repeatable) imports a user module
+that registers estimators, targets or experiment kinds, here and in every worker (chargen_theory.plugins).
 """
 from __future__ import annotations
 
@@ -67,14 +68,22 @@ def _parser() -> argparse.ArgumentParser:
                      help="Dask scheduler address (with --backend dask; default: a LocalCluster of --jobs workers)")
     run.add_argument("--force", action="store_true", help="recompute cached cells")
     run.add_argument("--no-report", action="store_true", help="write results.csv and run.json only")
+    _plugin_option(run)
     run.set_defaults(func=_run)
     report = commands.add_parser("report", help="write rates.csv, figures/ and report.md for a finished run")
     report.add_argument("dir", help="a run folder holding results.csv and run.json")
     report.set_defaults(func=_report)
     listing = commands.add_parser("list", help="list registered names")
     listing.add_argument("what", choices=LISTS)
+    _plugin_option(listing)
     listing.set_defaults(func=_list)
     return parser
+
+
+def _plugin_option(command) -> None:
+    command.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                         help="import MODULE (from the working directory or the environment) first, in every worker "
+                              "too: it registers your estimators, targets or experiment kinds; repeatable")
 
 
 def bundled_configs() -> list[str]:
@@ -96,16 +105,20 @@ def resolve_config(name: str | None):
 
 
 def _run(args) -> int:
-    from . import config, sweep
+    from . import config, plugins, sweep
 
     if args.scheduler is not None and args.backend != "dask":
         raise ValueError("--scheduler: only used with --backend dask")
     start = time.perf_counter()
+    for plugin in plugins.load(args.plugin):
+        names = ", ".join(f"{registry} {name}" for registry, name in plugin.registered) or "no names"
+        version = f" {plugin.version}" if plugin.version else ""
+        print(f"plugin: {plugin.name}{version} (sha256 {plugin.sha256[:12]}): {names}", file=sys.stderr)
     with resources.as_file(resolve_config(args.config)) as path:
         cfg = config.load(path)
     out = Path(args.out) if args.out is not None else Path("results") / cfg.name
     table = sweep.run(cfg, out, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler, force=args.force,
-                      progress=True)
+                      progress=True, plugins=args.plugin)
     swept = time.perf_counter() - start
     counts = ", ".join(f"{s} {int((table['status'] == s).sum())}" for s in sweep.STATUSES)
     print(f"sweep: {len(table)} rows ({counts}) in {swept:.1f} s -> {out / 'results.csv'}", file=sys.stderr)
@@ -132,8 +145,9 @@ def _report(args) -> int:
 
 
 def _list(args) -> int:
-    from . import claims, experiments, paths, targets, velocity
+    from . import claims, experiments, paths, plugins, targets, velocity
 
+    plugins.load(args.plugin)
     if args.what == "targets":
         lines = targets.names()
     elif args.what == "paths":

@@ -4,7 +4,8 @@ Each (cell, seed) is a *unit*: a pure function of the cell's parameters and a ra
 seed by a stable hash (SHA-256 of canonical JSON -> numpy SeedSequence; never Python's hash(); chargen_theory.cells
 owns the cell's identity and seeding). A finished unit is
 cached as JSON under ``OUT/cache/<key>.json`` (key: parameters + seed + root seed + package version + a hash of
-the package's source, so that a code change never reuses stale results), written
+the package's source + the SHA-256 of the plugins the cell uses (chargen_theory.plugins), so that a code change never
+reuses stale results), written
 atomically, and never recomputed unless ``force``; an interrupted run therefore resumes where it stopped. A unit
 that fails is recorded with status "diverged" (FloatingPointError, ct.solvers.DivergenceError, non-finite results)
 or "error" (any other exception) and its message, and is not cached. The table is sorted by the cell parameters and
@@ -12,7 +13,7 @@ seed, so serial, joblib (loky) and Dask runs and reruns give identical tables ap
 
 Outputs: ``OUT/results.csv`` (columns: ``IDENTITY_COLUMNS``, ``cells.COLUMNS``, then the measurements of the
 kinds in the config) and ``OUT/run.json`` (the configuration, its name and SHA-256 (no machine path), seeds, versions,
-machine, timestamps, status counts).
+plugins, machine, timestamps, status counts).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, _validate, cells, config as config_module, experiments, training
+from . import __version__, _validate, cells, config as config_module, experiments, plugins as plugins_module, training
 
 IDENTITY_COLUMNS = ("experiment", "cell_id", "seed", "status", "message", "seconds")
 TIMING_COLUMNS = ("seconds", "train_seconds")
@@ -77,24 +78,28 @@ def units(cfg: config_module.Config) -> list[Unit]:
         for cell in block.cells:
             cid = cells.cell_id(block.kind, cell)
             for seed in range(block.seeds):
-                key = cells.digest({"experiment": block.kind, "cell": cell, "seed": seed, "root_seed": cfg.root_seed,
-                                    "version": __version__, "code": code_fingerprint()}).hex()[:32]
+                identity = {"experiment": block.kind, "cell": cell, "seed": seed, "root_seed": cfg.root_seed,
+                            "version": __version__, "code": code_fingerprint()}
+                used = plugins_module.used_by(block.kind, cell)
+                key = cells.digest({**identity, "plugins": used} if used else identity).hex()[:32]
                 entropy = cells.seed_entropy(block.kind, cell, seed, cfg.root_seed)
                 found.setdefault(key, Unit(block.kind, cell, cid, seed, entropy, key))
     return list(found.values())
 
 
 # -- one unit ---------------------------------------------------------------------------------------------------------
-def execute(unit: Unit) -> dict:
+def execute(unit: Unit, plugins: tuple = ()) -> dict:
     """Run one unit with BLAS and torch capped to one thread; return its record (never raises for a failing cell).
+    ``plugins``: ``chargen_theory.plugins.specs()`` of the main process, imported first (once per process).
 
     Record: ``key``, ``status`` ("ok" | "diverged" | "error"), ``message`` (one line, empty when ok), ``seconds``
     (wall time), ``measurements`` (dict, empty unless ok).
     """
-    kind = experiments.get(unit.experiment)
     start = time.perf_counter()
     measurements, status, message = {}, "ok", ""
     try:
+        plugins_module.require(plugins)
+        kind = experiments.get(unit.experiment)
         with replay(unit) as (cell, rng):
             values = kind.run(cell, rng)
         measurements = _checked_measurements(kind, values)
@@ -168,9 +173,11 @@ def find_unit(cfg, experiment: str, seed: int = 0, **parameters) -> Unit:
 
 # -- execution backends -----------------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _executor(jobs: int, backend: str, scheduler: str | None):
-    """Yield ``imap(units) -> iterator of records`` in completion order. Connects (Dask) on entry, so that an
-    unreachable scheduler fails before anything is written."""
+def _executor(jobs: int, backend: str, scheduler: str | None, plugins: tuple = ()):
+    """Yield ``imap(units) -> iterator of records`` in completion order, each worker importing ``plugins``
+    (``chargen_theory.plugins.specs()``) before its first unit. Connects (Dask) on entry, so that an unreachable
+    scheduler fails before anything is written."""
+    task = functools.partial(execute, plugins=plugins)
     if backend == "dask":
         from distributed import Client, LocalCluster, as_completed
 
@@ -187,7 +194,7 @@ def _executor(jobs: int, backend: str, scheduler: str | None):
             client = Client(cluster)
 
         def imap(todo):
-            for future in as_completed(client.map(execute, todo, pure=False)):
+            for future in as_completed(client.map(task, todo, pure=False)):
                 yield future.result()
 
         try:
@@ -197,13 +204,13 @@ def _executor(jobs: int, backend: str, scheduler: str | None):
             if cluster is not None:
                 cluster.close()
     elif jobs == 1:
-        yield lambda todo: map(execute, todo)
+        yield lambda todo: map(task, todo)
     else:
         from joblib import Parallel, delayed, parallel_config
 
         def imap(todo):
             with parallel_config(backend="loky", inner_max_num_threads=1):
-                yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(execute)(u) for u in todo)
+                yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(task)(u) for u in todo)
 
         yield imap
 
@@ -256,7 +263,7 @@ def _read_cached(path: Path, unit: Unit) -> dict | None:
 
 # -- the sweep ---------------------------------------------------------------------------------------------------------
 def run(cfg, out, jobs: int = 1, backend: str = "loky", scheduler: str | None = None, force: bool = False,
-        progress: bool = False):
+        progress: bool = False, plugins=()):
     """Run every unit of ``cfg`` (a Config or a path to a TOML file) and write ``out``/results.csv and run.json.
 
     Parameters
@@ -267,11 +274,14 @@ def run(cfg, out, jobs: int = 1, backend: str = "loky", scheduler: str | None = 
         ``CONNECT_TIMEOUT_S`` seconds.
     force : recompute every unit even where a cached record exists.
     progress : show a tqdm bar over units on stderr.
+    plugins : module names imported (``chargen_theory.plugins.load``, with the installed entry-point plugins) here
+        and in every worker before any unit runs: where the config's user-registered names come from.
 
     Returns the results table (pandas DataFrame), as written to results.csv.
     """
     from tqdm import tqdm
 
+    plugins_module.load(plugins)
     if not isinstance(cfg, config_module.Config):
         cfg = config_module.load(cfg)
     jobs = _validate.positive_int("jobs", jobs)
@@ -280,8 +290,10 @@ def run(cfg, out, jobs: int = 1, backend: str = "loky", scheduler: str | None = 
         raise ValueError("scheduler: only used with backend 'dask'")
     out = check_output_dir(out)
     todo = units(cfg)
+    if jobs > 1 or backend == "dask":
+        plugins_module.check_reachable((u.experiment, u.cell) for u in todo)
     started, clock = _now(), time.perf_counter()
-    with _executor(jobs, backend, scheduler) as imap:
+    with _executor(jobs, backend, scheduler, plugins_module.specs()) as imap:
         cache = out / "cache"
         try:
             cache.mkdir(parents=True, exist_ok=True)
@@ -370,6 +382,7 @@ def _sidecar(cfg, started: str, wall: float, counts: dict, computed: int, jobs: 
                  for block in cfg.experiments for fit in block.fits],
         "package_version": __version__,
         "code_fingerprint": code_fingerprint(),
+        "plugins": [plugin.record() for plugin in plugins_module.loaded()],
         "versions": versions,
         "python": sys.version.split()[0],
         "platform": platform.platform(),

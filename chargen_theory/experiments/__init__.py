@@ -24,8 +24,8 @@ Parameter keys are the shared ones of chargen_theory.cells (``cells.PARAMETERS``
     experiments.Kind(..., parameters={"n": experiments.REQUIRED, "alpha": 0.5}, checks={"alpha": alpha_check})
 
 Kind-specific parameters land in the ``options`` column of the results table. ``run`` is looked up by name in
-worker processes, so a kind used with ``--jobs N > 1`` or Dask must be registered on import of a module the
-workers import too.
+worker processes, so a kind used with ``--jobs N > 1`` or Dask is registered by a plugin (``chargen_theory.plugins``:
+``--plugin my_kind`` / ``sweep.run(..., plugins=["my_kind"])``), which every worker imports.
 """
 from __future__ import annotations
 
@@ -87,9 +87,12 @@ _KINDS: dict[str, Kind] = {}
 
 
 def register(kind: Kind) -> Kind:
-    """Add ``kind`` to the registry (replacing one of the same name) and return it."""
+    """Add ``kind`` to the registry and return it; ValueError if another kind already has its name (registering the
+    same kind again is harmless)."""
     if not isinstance(kind, Kind):
         raise ValueError(f"kind: must be a chargen_theory.experiments.Kind, got {type(kind).__name__}")
+    if _KINDS.get(kind.name, kind) != kind:
+        raise ValueError(f"name: {kind.name!r} is already registered")
     unknown = [key for key in kind.parameters if key not in cells.PARAMETERS and key not in kind.checks]
     if unknown:
         raise ValueError(f"kind {kind.name}: parameter(s) {', '.join(unknown)} need a check in Kind.checks; shared "

@@ -42,6 +42,8 @@ def register(name: str, cls: type) -> None:
        ``self.dim_`` are set; return v_hat(t, x) as (m, D).
     4. ``register("mine", MyEstimator)`` and check it with
        ``chargen_theory.testing.check_velocity_estimator("mine", params)``.
+    5. To sweep it in parallel, make that file a plugin: ``chargen-theory run my.toml --plugin my_module``
+       (``chargen_theory.plugins``), so that every worker imports it.
 
     Raises ValueError if ``name`` is taken or ``cls`` is not a VelocityEstimator subclass.
     """
