@@ -142,19 +142,23 @@ def coupling_upper(x, y, level: float = 0.95) -> Bound:
 
 
 # -- lower bound: Gelbrich ---------------------------------------------------------------------------------------
-def _moments(x: np.ndarray, weights: np.ndarray | None = None, centre: np.ndarray | None = None):
-    """Mean (D,) and covariance (D, D) (divisor n - 1) of rows x (n, D), optionally with weights summing to 1."""
-    n = x.shape[0]
+def _moments(x: np.ndarray, centre: np.ndarray | None = None):
+    """Mean (D,) and covariance (D, D) (divisor n - 1) of rows x (n, D), accumulated about ``centre``."""
     centre = x[0] if centre is None else centre
-    xc = x - centre
-    if weights is None:
-        m = xc.mean(axis=0)
-        second = xc.T @ xc / n
-    else:
-        m = weights @ xc
-        second = (xc * weights[:, None]).T @ xc
+    xt = np.ascontiguousarray((x - centre).T)
+    m, S = _centred_moments(xt, np.full(x.shape[0], 1.0 / x.shape[0]))
+    return m + centre, S
+
+
+def _centred_moments(xt: np.ndarray, weights: np.ndarray):
+    """Weighted mean (D,) and covariance (D, D) (divisor n - 1) of the columns of xt (D, n), weights summing to 1.
+    Small D use einsum: a threaded BLAS product of such thin matrices is slow on a loaded machine (12 ms instead of
+    0.1 ms for D = 1, n = 40000, measured)."""
+    n = xt.shape[1]
+    m = np.einsum("ik,k->i", xt, weights)
+    second = np.einsum("ik,jk->ij", xt * weights, xt) if xt.shape[0] <= 8 else (xt * weights) @ xt.T
     cov = (second - np.outer(m, m)) * (n / (n - 1))
-    return m + centre, 0.5 * (cov + cov.T)
+    return m, 0.5 * (cov + cov.T)
 
 
 def _psd(S: np.ndarray) -> np.ndarray:
@@ -180,14 +184,14 @@ def _moment_replicates(x: np.ndarray, n_boot: int, rng, cap: int):
     n, D = x.shape
     m_full, S_full = _moments(x)
     rows, ratio = _subsample(rng, n, cap)
-    sub = x if rows is None else x[rows]
-    k = sub.shape[0]
-    m_sub, S_sub = (m_full, S_full) if rows is None else _moments(sub, centre=m_full)
+    xt = np.ascontiguousarray((x if rows is None else x[rows]).T - m_full[:, None])
+    k = xt.shape[1]
+    m_sub, S_sub = _centred_moments(xt, np.full(k, 1.0 / k))
     scale = math.sqrt(ratio)
     means, covs = np.empty((n_boot, D)), np.empty((n_boot, D, D))
     for b in range(n_boot):
         weights = np.bincount(rng.integers(0, k, k), minlength=k) / k
-        m_b, S_b = _moments(sub, weights, centre=m_full)
+        m_b, S_b = _centred_moments(xt, weights)
         means[b] = m_full + scale * (m_b - m_sub)
         covs[b] = S_full + scale * (S_b - S_sub)
     return (m_full, S_full), means, _psd(covs)
@@ -583,6 +587,8 @@ def bracket(x, *, paired=None, target=None, reference=None, rng: np.random.Gener
         raise ValueError(f"prefix: must be a non-empty string, got {prefix!r}")
     rng = _validate.generator("rng", rng)
     x = _rows("x", x, 4)
+    if paired is not None:
+        paired = _validate.finite_array("paired", paired, shape=x.shape)
     row = dict.fromkeys(bracket_columns(prefix), math.nan)
     row[f"{prefix}_lower_method"] = row[f"{prefix}_upper_method"] = ""
     if paired is not None:
