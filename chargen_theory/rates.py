@@ -39,6 +39,10 @@ decay than claimed: below the claim for h, above it for n) and, on the faster si
 "upper bound" claim (the bound holds, but is not sharp here) or "faster" for a "rate" claim. Only "slower" and
 "faster" (CONTRADICTIONS) contradict a claim. The claimed slope compared is the one the claim's log factors give
 over the window used (``claimed_slope_with_log``; the pure exponent when there is none).
+
+Bound verdicts (``bound_verdict``) judge an upper-bound claim from fits of a lower and an upper bound on the error
+(``metrics.bracket``): "refuted" (the lower bound decays provably more slowly), "consistent" (the upper bound's slope
+CI reaches the claim) or "inconclusive".
 """
 from __future__ import annotations
 
@@ -233,6 +237,80 @@ def verdict(fit: SlopeFit, claimed_slope: float, *, variable: str, kind: str = "
     if below != (variable == "n"):
         return "slower", ""
     return ("faster than bound" if kind == "upper bound" else "faster"), ""
+
+
+BOUND_VERDICTS = ("consistent", "refuted", "inconclusive")
+
+
+def _bound_fit_problem(fit) -> str:
+    """Why a bound's fit cannot be used for a verdict ("" when it can)."""
+    if fit is None:
+        return "no fit"
+    if fit.n_levels_used < 3:
+        return f"{fit.n_levels_used} usable level(s) (< 3)"
+    if fit.n_seeds < 2:
+        return f"{fit.n_seeds} seed(s): no seed bootstrap"
+    if not (np.isfinite(fit.ci_low) and np.isfinite(fit.ci_high)):
+        return "no confidence interval"
+    return ""
+
+
+def bound_verdict(lower_fit: SlopeFit | None, upper_fit: SlopeFit | None, claimed_slope: float, *,
+                  variable: str = "n", max_ci_width_rel: float = 1.0) -> tuple[str, str]:
+    """(verdict, reason) of an upper-bound claim, error <= C level^a, judged from fits of a lower and an upper bound
+    on the error (e.g. ``w2_target_lower`` and ``w2_target_upper`` of ``metrics.bracket``); either fit may be None.
+
+    Orientation: for variable "n" the claim decays (a < 0); for "h" it vanishes as h -> 0 (a > 0).
+    - "refuted" when the lower bound's slope CI lies wholly on the slow side of a (n: ci_low > a; h: ci_high < a):
+      the true error provably decays more slowly than the claim. Levels at the lower bound's estimation floor are
+      outside its fit window (``fit_slope``'s ``floors_by_seed``), so a bound that flattens at its floor cannot
+      refute; neither can a fit with < 3 levels, < 2 seeds or no CI.
+    - "consistent" when the upper bound's slope CI reaches a (n: ci_low <= a; h: ci_high >= a) and is no wider than
+      ``max_ci_width_rel`` x |a| (a wider CI reaches everything).
+    - "inconclusive" otherwise; the reason says which bound is too loose or unusable.
+    The reason is empty for a verdict that both bounds agree on.
+    """
+    _validate.choice("variable", variable, cells.COMPANIONS)
+    max_ci_width_rel = _validate.positive_float("max_ci_width_rel", max_ci_width_rel)
+    try:
+        a = float(claimed_slope)
+    except (TypeError, ValueError):
+        raise ValueError(f"claimed_slope: must be a finite number, got {claimed_slope!r}") from None
+    if not math.isfinite(a) or (a >= 0 if variable == "n" else a <= 0):
+        raise ValueError(f"claimed_slope: must be {'< 0' if variable == 'n' else '> 0'} for variable "
+                         f"{variable!r} (error <= C {variable}^a), got {claimed_slope!r}")
+    for name, fit in (("lower_fit", lower_fit), ("upper_fit", upper_fit)):
+        if fit is not None and not isinstance(fit, SlopeFit):
+            raise ValueError(f"{name}: must be a rates.SlopeFit or None, got {type(fit).__name__}")
+
+    # orient so that a larger slope means a slower decay: for h the slopes and CI flip sign
+    sign = 1.0 if variable == "n" else -1.0
+
+    def interval(fit):
+        return (fit.ci_low, fit.ci_high) if sign > 0 else (-fit.ci_high, -fit.ci_low)
+
+    def text(fit):
+        return f"[{fit.ci_low:.3g}, {fit.ci_high:.3g}]"
+
+    lower_problem, upper_problem = _bound_fit_problem(lower_fit), _bound_fit_problem(upper_fit)
+    upper_reaches = not upper_problem and interval(upper_fit)[0] <= sign * a
+    if not lower_problem and interval(lower_fit)[0] > sign * a:
+        note = (f"the upper bound's slope CI {text(upper_fit)} also reaches the claimed {a:g}"
+                if upper_reaches else "")
+        return "refuted", note
+    if upper_reaches:
+        width, limit = upper_fit.ci_high - upper_fit.ci_low, max_ci_width_rel * abs(a)
+        if width <= limit:
+            return "consistent", ""
+        upper_reason = (f"upper bound's slope CI {text(upper_fit)} is wider than {max_ci_width_rel:g} x |a| = "
+                        f"{limit:.3g}")
+    elif upper_problem:
+        upper_reason = f"upper bound unusable: {upper_problem}"
+    else:
+        upper_reason = f"upper bound too loose: its slope CI {text(upper_fit)} does not reach the claimed {a:g}"
+    lower_reason = (f"lower bound unusable: {lower_problem}" if lower_problem
+                    else f"lower bound's slope CI {text(lower_fit)} does not exclude the claimed {a:g}")
+    return "inconclusive", f"{upper_reason}; {lower_reason}"
 
 
 def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), seed: int = 0, n_boot: int = 2000,
