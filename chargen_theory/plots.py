@@ -4,7 +4,8 @@
 groups each (more groups go to further pages): per group the RMS over seeds, a band from the smallest to the
 largest seed, the fitted line over the window used, the estimation floor where there is one, and each claim's
 slope as a reference line through the centre of the fitted line. ``slope_vs_intrinsic_dim`` draws measured
-slopes against d* for every ambient D with the claimed slopes. Figures use matplotlib's Agg canvas (no pyplot
+slopes against d* with one colour per ambient D and one marker per estimator and tuning rule, the claimed slopes, and
+groups outside every drawn claim's scope as hollow, faded markers. Figures use matplotlib's Agg canvas (no pyplot
 state), seaborn's theme, 100 dpi; each PNG is well under 200 KB.
 """
 from __future__ import annotations
@@ -33,7 +34,7 @@ QUANTITY_LABELS = {
     "euler_w2": "W2(Euler law, law of X_T) [data units]",
     "velocity_l2": "velocity L2 error ||v_hat - v|| [data units / time]",
     "total_coupling": "coupling bound on W2 [data units]",
-    "total_w2": "W2 to target, EMD [data units]",
+    "total_w2": "W2 to the law of X_T, EMD [data units]",
     "w2": "W2 between two n-samples, EMD [data units]",
 }
 VARIABLE_LABELS = {"n": "n (target samples)", "h": "h = T/K (Euler step, time units)"}
@@ -160,29 +161,58 @@ def slope_vs_intrinsic_dim(rates: pd.DataFrame, figures_dir, experiment: str = "
             ax = fig.add_subplot()
             dims = sorted(part["D"].unique())
             colors = sns.color_palette("colorblind", len(dims))
-            for offset, (D, color) in enumerate(zip(dims, colors)):
+            rules = list(dict.fromkeys(_rule_label(r) for r in part.itertuples(index=False)))
+            markers = {rule: _MARKERS[i % len(_MARKERS)] for i, rule in enumerate(rules)}
+            slots = len(dims) * len(rules)
+            for d_index, (D, color) in enumerate(zip(dims, colors)):
                 rows = part[part["D"] == D]
-                fits = rows.drop_duplicates(subset=["target", "group"]).sort_values("d_star")
-                x = fits["d_star"].to_numpy(float) + 0.06 * (offset - (len(dims) - 1) / 2)
-                err = np.vstack([fits["slope"] - fits["ci_low"], fits["ci_high"] - fits["slope"]]).clip(min=0)
-                ax.errorbar(x, fits["slope"], yerr=np.nan_to_num(err), fmt="o", color=color, ms=4, capsize=2,
-                            label=f"measured, D={format_value(D)}")
+                for r_index, rule in enumerate(rules):
+                    mine = rows[[_rule_label(r) == rule for r in rows.itertuples(index=False)]]
+                    if mine.empty:
+                        continue
+                    in_scope = mine.groupby(["target", "group"], dropna=False)["verdict"].apply(
+                        lambda v: (v != "out of scope").any()) if "verdict" in mine else None
+                    fits = mine.drop_duplicates(subset=["target", "group"]).sort_values("d_star")
+                    slot = d_index * len(rules) + r_index
+                    x = fits["d_star"].to_numpy(float) + 0.05 * (slot - (slots - 1) / 2)
+                    err = np.vstack([fits["slope"] - fits["ci_low"], fits["ci_high"] - fits["slope"]]).clip(min=0)
+                    judged = np.array([True if in_scope is None else bool(in_scope[(t, g)])
+                                       for t, g in zip(fits["target"], fits["group"])])
+                    for mask, face, alpha in ((judged, color, 1.0), (~judged, "none", 0.45)):
+                        if mask.any():
+                            ax.errorbar(x[mask], fits["slope"].to_numpy()[mask], yerr=np.nan_to_num(err[:, mask]),
+                                        fmt=markers[rule], color=color, mfc=face, ms=4.5, capsize=2, alpha=alpha)
                 for claim_id in claim_ids:
                     claimed = rows[rows["claim_id"] == claim_id].drop_duplicates("d_star").sort_values("d_star")
                     ax.plot(claimed["d_star"], claimed["claimed_slope"], ls=_CLAIM_STYLES[claim_ids.index(claim_id)],
                             marker="_", ms=14, color=color, lw=0.9, alpha=0.8)
-            handles, _ = ax.get_legend_handles_labels()
+            handles = [Patch(color=color, label=f"D = {format_value(D)}") for D, color in zip(dims, colors)]
+            handles += [Line2D([], [], color="0.35", marker=markers[rule], ls="", label=rule) for rule in rules]
+            handles += [Line2D([], [], color="0.35", marker="o", mfc="none", ls="", alpha=0.45,
+                               label="hollow: out of scope of every claim drawn (not judged)")]
             handles += [Line2D([], [], color="0.35", marker="_", ls=_CLAIM_STYLES[i], label=f"claim {c}")
                         for i, c in enumerate(claim_ids)]
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("intrinsic dimension d*")
             ax.set_ylabel(f"log-log slope of {quantity} vs n")
-            ax.set_title(f"{experiment}: fitted slope vs d* (95% CI); claims per D in the same colour", fontsize=8)
+            ax.set_title(f"{experiment}: fitted slope vs d* (95% CI); colour = D, marker = estimator and tuning rule",
+                         fontsize=8)
             ax.legend(handles=handles, fontsize=6, loc="best", framealpha=0.8)
             fig.tight_layout()
             fig.savefig(figures_dir / name, dpi=DPI)
         names.append(name)
     return names
+
+
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _rule_label(row) -> str:
+    """Estimator and its tuning as a legend entry, e.g. "kde (bandwidth=cv, dim=intrinsic)"."""
+    params = getattr(row, "estimator_params", "")
+    text = "" if pd.isna(params) else str(params)
+    text = re.sub(r'[{}"]', "", text).replace(":", "=").replace(",", ", ")
+    return f"{row.estimator} ({text})" if text else str(row.estimator)
 
 
 def _row_keys(rows, variable, together) -> tuple[pd.Series, pd.Series]:
