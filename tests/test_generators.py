@@ -93,3 +93,58 @@ def test_distillers_share_the_teacher_data():
     chars = [fitted[0].model_.characteristics_] + [g.characteristics_ for g in fitted[1:]]
     vals = [fitted[0].model_.val_index_] + [g.val_index_ for g in fitted[1:]]
     assert all(np.array_equal(c, chars[0]) for c in chars) and all(np.array_equal(v, vals[0]) for v in vals)
+
+
+def test_config_generator_column_shapes_and_errors():
+    """generator: a name, a table with name, a list (grid axis), or the older options table (characteristic /
+    endpoint); mistakes name the field; the generators of a cell share its random stream."""
+    base = 'root_seed = 1\n[[experiment]]\nkind = "chargen_vs_n"\ntarget = "8gaussians"\nestimator = "kde"\nn = 100\n'
+    cells = ct.config.loads(base + 'generator = ["euler", { name = "consistency", ema = 0.9 }]').experiments[0].cells
+    assert [(c["generator"], c["generator_params"]) for c in cells] == [("euler", {}), ("consistency", {"ema": 0.9})]
+    (old,) = ct.config.loads(base + "generator = { width = 8, epochs = 2 }").experiments[0].cells
+    assert (old["generator"], old["generator_params"]) == ("characteristic", {"width": 8, "epochs": 2})
+    (ep,) = ct.config.loads(base + "generator = { endpoint_only = true }").experiments[0].cells
+    assert (ep["generator"], ep["generator_params"]) == ("endpoint", {})
+    seeds = {ct.cells.seed_entropy("chargen_vs_n", c, 0, 1) for c in cells}
+    assert len(seeds) == 1
+    for text, message in (('generator = "nope"', r"^experiment\[0\]\.generator\.name: .*allowed: characteristic"),
+                          ('generator = { name = "euler", width = 3 }',
+                           r"^experiment\[0\]\.generator\.width: not a hyperparameter of generator 'euler'"),
+                          ('generator = { name = "flow_map", max_steps = 0 }',
+                           r"^experiment\[0\]\.generator\.max_steps: ")):
+        with pytest.raises(ValueError, match=message):
+            ct.config.loads(base + text)
+    budget = base.replace("chargen_vs_n", "generator_budget") + 'max_steps = [10, 20]\ngenerator = "euler"'
+    with pytest.raises(ValueError, match=r"^experiment\[0\]\.generator: 'euler' does not train"):
+        ct.config.loads(budget)
+
+
+def test_characteristic_max_steps_caps_the_optimizer_steps():
+    target = ct.targets.get("gaussian", mean=[0.0, 0.0], cov=[[1.0, 0.0], [0.0, 1.0]])
+    gen = ct.CharacteristicGenerator(target, "linear", K=4, T=0.9, width=8, depth=1, epochs=50, max_steps=40,
+                                     patience=50).fit(200, np.random.default_rng(0))
+    assert gen.steps_ == 40 and gen.epochs_ == 20
+    with pytest.raises(ValueError, match="^max_steps"):
+        ct.CharacteristicGenerator(target, max_steps=0).fit(10, np.random.default_rng(0))
+
+
+def test_write_comparison_tables_and_figures(tmp_path):
+    import pandas as pd
+
+    rows = []
+    for gen in ("euler", "consistency"):
+        for n in (100, 400):
+            for seed, err in ((0, 0.3), (1, 0.4)):
+                rows.append({"experiment": "chargen_vs_n", "status": "ok", "generator": gen, "seed": seed, "n": n,
+                             "m": 50, "target": "8gaussians", "target_params": "{}", "estimator": "kde",
+                             "estimator_params": "{}", "path": "linear", "K": 4, "T": 0.9, "options": "{}",
+                             "euler_hat_error": 0.5, "fit_error": 0.0 if gen == "euler" else 0.1,
+                             "total_coupling": err, "total_w2": err, "total_w2_floor": 0.05, "nfe_per_sample": 1,
+                             "train_steps": 10, "train_seconds": 1.0})
+    for steps in (10, 20):
+        rows.append({**rows[-1], "experiment": "generator_budget", "options": f'{{"max_steps": {steps}}}'})
+    pd.DataFrame(rows).to_csv(tmp_path / "results.csv", index=False)
+    written = ct.comparison.write_comparison(tmp_path)
+    text = (tmp_path / "generators.md").read_text()
+    assert "| consistency | 100 | 50 | 0.5 | 0.1 | 0.3536 | 0.3536 | 0.05 |" in text
+    assert len([p for p in written if p.suffix == ".png" and p.is_file()]) == 3

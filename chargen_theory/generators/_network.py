@@ -16,6 +16,7 @@ from .. import _validate, training
 from .base import Generator, teacher
 
 ROUNDS = 20  # held-out checks over the step budget
+MAX_STEPS = 2000  # default training budget (optimizer steps) of every network generator
 _EVAL_BATCH = 65536  # rows per network call in map
 
 
@@ -25,7 +26,7 @@ class NetworkGenerator(Generator):
     objective), validation_fraction, n_threads. Fitted: ``net_``, ``characteristics_`` (K + 1, m, D), ``grid_``,
     ``train_index_``, ``val_index_``, ``history_``, ``best_round_``."""
 
-    def __init__(self, width: int = 128, depth: int = 3, activation: str = "silu", max_steps: int = 4000,
+    def __init__(self, width: int = 128, depth: int = 3, activation: str = "silu", max_steps: int = MAX_STEPS,
                  batch_size: int = 256, lr: float = 2e-3, patience: int = 15, validation_fraction: float = 0.1,
                  n_threads: int = 1):
         _validate.positive_int("width", width)

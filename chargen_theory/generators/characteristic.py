@@ -6,9 +6,8 @@ hyperparameters and a default budget of ``max_steps`` optimizer steps.
 from __future__ import annotations
 
 from ..characteristic import CharacteristicGenerator
+from ._network import MAX_STEPS
 from .base import Generator
-
-MAX_STEPS = 4000  # default training budget (optimizer steps) of every network generator
 
 
 class Characteristic(Generator):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 
 from .. import _validate
-from ._network import NetworkGenerator
+from ._network import MAX_STEPS, NetworkGenerator
 
 
 class Consistency(NetworkGenerator):
@@ -28,7 +28,7 @@ class Consistency(NetworkGenerator):
     name = "consistency"
     TIMES = "to_end"
 
-    def __init__(self, width: int = 128, depth: int = 3, activation: str = "silu", max_steps: int = 4000,
+    def __init__(self, width: int = 128, depth: int = 3, activation: str = "silu", max_steps: int = MAX_STEPS,
                  batch_size: int = 256, lr: float = 2e-3, patience: int = 15, validation_fraction: float = 0.1,
                  n_threads: int = 1, ema: float = 0.95):
         super().__init__(width, depth, activation, max_steps, batch_size, lr, patience, validation_fraction,
