@@ -67,6 +67,8 @@ def seed_entropy(experiment: str, cell: dict, seed: int, root_seed: int, level=N
     skipped = set(level) | set(UNSEEDED) | {c for variable, companions in COMPANIONS.items() for c in companions if variable in level}
     skipped |= {variable for variable, companions in COMPANIONS.items() if set(companions) & set(level)}
     relevant = {key: value for key, value in cell.items() if key not in skipped}
+    if isinstance(relevant.get("options"), dict):  # a kind's own level parameters live in options
+        relevant["options"] = {key: value for key, value in relevant["options"].items() if key not in skipped}
     words = digest({"experiment": experiment, **relevant})
     return (int(root_seed), *(int.from_bytes(words[i:i + 4], "little") for i in range(0, 16, 4)), int(seed))
 

@@ -114,7 +114,10 @@ def test_config_generator_column_shapes_and_errors():
                            r"^experiment\[0\]\.generator\.max_steps: ")):
         with pytest.raises(ValueError, match=message):
             ct.config.loads(base + text)
-    budget = base.replace("chargen_vs_n", "generator_budget") + 'max_steps = [10, 20]\ngenerator = "euler"'
+    budget = base.replace("chargen_vs_n", "generator_budget") + 'max_steps = [10, 20]\ngenerator = "endpoint"'
+    cells = ct.config.loads(budget).experiments[0].cells  # max_steps (in options) is a level: one shared stream
+    assert len({ct.cells.seed_entropy("generator_budget", c, 0, 1) for c in cells}) == 1 and len(cells) == 2
+    budget = budget.replace('"endpoint"', '"euler"')
     with pytest.raises(ValueError, match=r"^experiment\[0\]\.generator: 'euler' does not train"):
         ct.config.loads(budget)
 
