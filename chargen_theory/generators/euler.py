@@ -59,14 +59,13 @@ def _torch_euler(net, scale: float, z, grid, dtype: str, threads) -> np.ndarray:
 
     from .. import training
 
-    state_type = getattr(torch, dtype)
     with training.torch_threads(threads), torch.inference_mode():
-        x = torch.from_numpy(z).to(state_type)
-        t_col = torch.empty((x.shape[0], 1), dtype=torch.float32)
+        x = torch.from_numpy(z).to(getattr(torch, dtype), copy=True)  # z is never written
+        inputs = torch.empty((x.shape[0], x.shape[1] + 1), dtype=torch.float32)  # [t, x / scale], reused
         for a, b in zip(grid[:-1].tolist(), grid[1:].tolist()):
-            t_col.fill_(a)
-            inputs = torch.cat([t_col, (x / scale).float()], dim=1)
-            x = x + (b - a) * scale * net(inputs).to(state_type)
+            inputs[:, 0] = a
+            inputs[:, 1:].copy_(x).div_(scale)
+            x.add_(net(inputs), alpha=(b - a) * scale)
         out = x.double().numpy()
     if not np.all(np.isfinite(out)):
         from ..solvers import DivergenceError
