@@ -10,6 +10,7 @@ Where things live (the pipeline as the theorem reads it; docs/theory.md explains
              solvers (Euler on h = T/K, reference ODE solve)
                      |
              characteristic (one network g(s, t, x) fitted to Euler characteristics, one-step sampling)
+             generators/ (one-step methods behind one contract, incl. characteristic; comparison: side by side)
                      |
              metrics/ (W2: exact, EMD, coupling, sliced; velocity L2)   error_ledger (every term of the bound)
                      |
@@ -32,7 +33,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "paths", "targets", "solvers", "metrics", "velocity", "testing", "characteristic", "error_ledger", "panels",
     "claims", "rates", "experiments", "sweep", "plots", "report", "config", "cli", "training", "smoothing", "cells",
-    "plugins",
+    "plugins", "generators", "comparison",
 )
 _EXPORTS = {"CharacteristicGenerator": "characteristic", "ledger": "error_ledger"}
 

@@ -12,7 +12,9 @@ A cell is a dict of parameter values. This module owns
 
 Seeds: the stream of a (cell, seed) is a numpy SeedSequence built from the root seed, 128 bits of a SHA-256 of the
 cell's canonical JSON *without* the kind's level parameters (so every level of a rate fit sees the same stream:
-common random numbers, e.g. nested samples across n, the same prior draws for every K), and the replicate index.
+common random numbers, e.g. nested samples across n, the same prior draws for every K) and without the generator
+(``UNSEEDED``: every generator of a comparison sees the same velocity fit, teacher data and test draws), and the
+replicate index.
 """
 from __future__ import annotations
 
@@ -25,16 +27,18 @@ import numpy as np
 
 from . import _validate, schedules
 
-COLUMNS = ("target", "target_params", "path", "estimator", "estimator_params", "n", "m", "K", "h", "T", "d_star", "D",
-           "options")
+COLUMNS = ("target", "target_params", "path", "estimator", "generator", "estimator_params", "generator_params", "n", "m",
+           "K", "h", "T", "d_star", "D", "options")
 """The parameter columns of the results table, in table order. Parameters that are not columns go to ``options``."""
-SORT_ORDER = ("target", "D", "d_star", "path", "estimator", "T", "n", "m", "K", "h", "target_params",
-              "estimator_params", "options")
+SORT_ORDER = ("target", "D", "d_star", "path", "estimator", "generator", "T", "n", "m", "K", "h", "target_params",
+              "estimator_params", "generator_params", "options")
 """Row order of the results table (then the seed): every parameter column, so the order is total."""
 INT_COLUMNS = ("n", "m", "K", "d_star", "D")
-JSON_COLUMNS = ("target_params", "estimator_params", "options")
+JSON_COLUMNS = ("target_params", "estimator_params", "generator_params", "options")
 COMPANIONS = {"n": (), "h": ("K",)}
 """Rate variables and the columns that always move with them (h = T / K)."""
+UNSEEDED = ("generator", "generator_params")
+"""Parameters left out of the seed derivation: the generators of one comparison share their random stream."""
 
 
 def canonical_json(value) -> str:
@@ -54,15 +58,17 @@ def cell_id(experiment: str, cell: dict) -> str:
 
 def seed_entropy(experiment: str, cell: dict, seed: int, root_seed: int, level=None) -> tuple[int, ...]:
     """Entropy words of the (cell, seed) random stream: the root seed, 128 bits of a SHA-256 of the cell's
-    parameters without the ``level`` parameters (default: the registered kind's) and their companions, and the
-    replicate index ``seed``."""
+    parameters without the ``level`` parameters (default: the registered kind's), their companions and
+    ``UNSEEDED``, and the replicate index ``seed``."""
     if level is None:
         from . import experiments
 
         level = experiments.get(experiment).level
-    skipped = set(level) | {c for variable, companions in COMPANIONS.items() for c in companions if variable in level}
+    skipped = set(level) | set(UNSEEDED) | {c for variable, companions in COMPANIONS.items() for c in companions if variable in level}
     skipped |= {variable for variable, companions in COMPANIONS.items() if set(companions) & set(level)}
     relevant = {key: value for key, value in cell.items() if key not in skipped}
+    if isinstance(relevant.get("options"), dict):  # a kind's own level parameters live in options
+        relevant["options"] = {key: value for key, value in relevant["options"].items() if key not in skipped}
     words = digest({"experiment": experiment, **relevant})
     return (int(root_seed), *(int.from_bytes(words[i:i + 4], "little") for i in range(0, 16, 4)), int(seed))
 
@@ -127,6 +133,28 @@ def _registered(key: str) -> Callable[[str, object], tuple[str, dict]]:
     return check
 
 
+def _generator(field: str, spec) -> tuple[str, dict]:
+    """A generator: a registered name, a table with ``name`` and its hyperparameters, or (the older shape) a table
+    of CharacteristicGenerator options without ``name`` ("characteristic"; "endpoint" if endpoint_only = true).
+    The generator is built once, so that a bad hyperparameter fails here."""
+    from . import generators
+
+    if isinstance(spec, dict) and "name" not in spec:
+        spec = {"name": "endpoint" if spec.get("endpoint_only") is True else "characteristic",
+                **{k: v for k, v in spec.items() if k != "endpoint_only"}}
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise ValueError(f"{field}.name: give a name or a table with 'name'; allowed: {', '.join(generators.names())}")
+    _validate.choice(f"{field}.name", spec["name"], generators.names())
+    params = {k: v for k, v in spec.items() if k != "name"}
+    try:
+        generators.get(spec["name"], **params)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{field}.{err}") from None
+    return spec["name"], params
+
+
 def table(field: str, value) -> dict:
     """A check for table-valued options (fixed, never a grid)."""
     if not isinstance(value, dict):
@@ -160,10 +188,11 @@ PARAMETERS: Mapping[str, Parameter] = {p.name: p for p in (
     Parameter("n_eval", _positive_int, False, "evaluation points of the velocity L2 error"),
     Parameter("n_test", _positive_int, False, "common test prior draws of the coupling columns"),
     Parameter("w2_n", _positive_int, False, "sample size of each side of the empirical W2"),
-    Parameter("generator", table, False, "CharacteristicGenerator options (a table)"),
+    Parameter("generator", _generator, True, "generator name or table (name + hyperparameters); a grid axis if a "
+                                             "list (chargen_theory.generators)"),
 )}
 """The parameters every kind may use. ``h`` comes with ``K``: a kind that declares K accepts K or h."""
-SPECS = ("target", "estimator")
+SPECS = ("target", "estimator", "generator")
 """Parameters given as a registered name or a table; stored as ``<name>`` and ``<name>_params`` columns."""
 
 

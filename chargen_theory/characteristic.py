@@ -28,6 +28,7 @@ from . import _validate, training
 from .paths import Interpolant, get as get_path
 
 _EVAL_BATCH = 65536  # rows per network call in map / sample
+_ROUNDS = 20  # held-out checks when max_steps binds
 
 
 def _resolve_velocity(velocity, path: Interpolant, dim):
@@ -73,6 +74,10 @@ class CharacteristicGenerator:
     batch_size, lr : Adam mini-batch size and learning rate (cosine-decayed to lr / 100 over ``epochs``).
     patience : early stopping: stop after this many epochs without a lower held-out objective; the best weights
         are restored.
+    max_steps : None, or the total number of optimizer steps (the training budget, rounded up to whole rounds;
+        early stopping may end sooner). When it binds
+        (max_steps < epochs x steps per epoch), an "epoch" becomes a round of ceil(max_steps / 20) steps (at most
+        a full epoch): 20 held-out checks, the cosine schedule and ``patience`` counted in rounds.
     validation_fraction : fraction of the m characteristics held out for early stopping.
     endpoint_only : the distillation baseline: fit z -> Z_K alone with the same network class, s = 0 and t = T
         fixed (no semigroup penalty); ``map`` then only accepts s = 0, t = T.
@@ -81,7 +86,7 @@ class CharacteristicGenerator:
     Fitted attributes
     -----------------
     dim_, grid_ (K + 1,), characteristics_ (K + 1, m, D) float64 Euler data, train_index_, val_index_,
-    net_ (torch module), train_seconds_, epochs_ (epochs run), best_epoch_, samples_per_second_ (training pairs
+    net_ (torch module), train_seconds_, epochs_ (epochs run), steps_ (optimizer steps), best_epoch_, samples_per_second_ (training pairs
     per second of training, each with a semigroup triple when the penalty is on), nfe_fit_ (velocity point
     evaluations spent on the Euler data = m K), history_ (dict of per-epoch "train" and "val" objectives).
     """
@@ -89,7 +94,8 @@ class CharacteristicGenerator:
     def __init__(self, velocity, path="linear", K: int = 20, T: float = 1.0, *, dim: int | None = None,
                  width: int = 128, depth: int = 3, activation: str = "silu", semigroup_weight: float = 1.0,
                  epochs: int = 100, batch_size: int = 256, lr: float = 2e-3, patience: int = 15,
-                 validation_fraction: float = 0.1, endpoint_only: bool = False, n_threads: int = 1):
+                 validation_fraction: float = 0.1, endpoint_only: bool = False, n_threads: int = 1,
+                 max_steps: int | None = None):
         self.velocity = velocity
         self.path = path
         self.K = K
@@ -106,6 +112,7 @@ class CharacteristicGenerator:
         self.validation_fraction = validation_fraction
         self.endpoint_only = endpoint_only
         self.n_threads = n_threads
+        self.max_steps = max_steps
 
     # -- fitting ------------------------------------------------------------------------------------------------
     def _check_params(self):
@@ -126,6 +133,8 @@ class CharacteristicGenerator:
         if not isinstance(self.endpoint_only, (bool, np.bool_)):
             raise ValueError(f"endpoint_only: must be True or False, got {self.endpoint_only!r}")
         _validate.positive_int("n_threads", self.n_threads)
+        if self.max_steps is not None:
+            _validate.positive_int("max_steps", self.max_steps)
 
     def fit(self, m: int, rng: np.random.Generator) -> "CharacteristicGenerator":
         """Draw m prior points, run K Euler steps of the velocity, train g; returns self.
@@ -224,7 +233,10 @@ class CharacteristicGenerator:
         weight = float(self.semigroup_weight) if with_semigroup else 0.0
         chars_t = torch.as_tensor(chars, dtype=torch.float32)
         grid_t = torch.as_tensor(self.grid_, dtype=torch.float32)
-        steps = max(1, math.ceil(self.train_index_.size * K / batch_size))
+        steps, epochs = max(1, math.ceil(self.train_index_.size * K / batch_size)), int(self.epochs)
+        if self.max_steps is not None and int(self.max_steps) < epochs * steps:
+            steps = min(steps, math.ceil(int(self.max_steps) / _ROUNDS))
+            epochs = math.ceil(int(self.max_steps) / steps)
         val_batch = self._draw_batch(rng, self.val_index_, max(batch_size, self.val_index_.size * K))
 
         def objective(batch):
@@ -235,13 +247,14 @@ class CharacteristicGenerator:
             for _ in range(steps):
                 yield objective(self._draw_batch(rng, self.train_index_, batch_size))
 
-        log = training.train(self.net_, epochs=int(self.epochs), steps_per_epoch=steps, lr=self.lr,
+        log = training.train(self.net_, epochs=epochs, steps_per_epoch=steps, lr=self.lr,
                              batch_losses=batch_losses, validation_loss=lambda: objective(val_batch),
                              patience=int(self.patience), anneal="epoch", final_lr_ratio=0.01,
                              label="CharacteristicGenerator",
                              hint=f"lower lr (now {self.lr}) or check the Euler characteristics for blow-up near "
                                   f"t = 1 (lower T)")
         self.train_seconds_, self.epochs_, self.best_epoch_ = log.seconds, log.epochs, log.best_epoch
+        self.steps_ = log.steps
         self.samples_per_second_ = log.steps * batch_size / log.seconds
         self.history_ = log.history
 

@@ -123,9 +123,9 @@ def _run(args) -> int:
     counts = ", ".join(f"{s} {int((table['status'] == s).sum())}" for s in sweep.STATUSES)
     print(f"sweep: {len(table)} rows ({counts}) in {swept:.1f} s -> {out / 'results.csv'}", file=sys.stderr)
     if not args.no_report:
-        from . import panels, report
+        from . import comparison, panels, report
 
-        for panel in panels.sweep_panels(cfg, out):
+        for panel in [*panels.sweep_panels(cfg, out), *comparison.write_comparison(out)]:
             print(f"panel: {panel}", file=sys.stderr)
         path = report.write_report(out)
         print(f"report: {path}", file=sys.stderr)

@@ -1,9 +1,10 @@
 """The error ledger: one run of the whole pipeline, split into the terms of the paper's bound (docs/theory.md 1.6).
 
 ``ledger(...)`` fits a velocity estimator on n target samples, runs K Euler steps of the exact and of the estimated
-velocity, fits a CharacteristicGenerator on m Euler-hat characteristics, and measures every term on the SAME test
-prior draws z_test, so that the coupling columns are L2(z_test) norms of differences of maps and obey Minkowski's
-inequality row by row: total_coupling <= fit_error + euler_hat_error.
+velocity, fits a generator (``chargen_theory.generators``; default the paper's characteristic generator) to the
+estimated velocity with m Euler-hat characteristics, and measures every term on the SAME test prior draws z_test, so
+that the coupling columns are L2(z_test) norms of differences of maps and obey Minkowski's inequality row by row:
+total_coupling <= fit_error + euler_hat_error.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate
-from .characteristic import CharacteristicGenerator
+from .generators import Generator
 from .paths import Interpolant, get as get_path
 
 
@@ -58,25 +59,27 @@ def exact_flow(target, path, z, T: float) -> tuple[np.ndarray, str]:
 
 @dataclass(frozen=True)
 class LedgerRun:
-    """A ledger with the pieces behind it (for checks and figures): ``record`` (see ``ledger``), ``generator`` (the
-    fitted CharacteristicGenerator), ``estimator`` (the fitted velocity), ``z_test`` (n_test, D) and ``flow`` =
+    """A ledger with the pieces behind it (for checks and figures): ``record`` (see ``ledger``), ``generator``
+    (the fitted ``chargen_theory.generators.Generator``), ``estimator`` (the fitted velocity), ``z_test``
+    (n_test, D) and ``flow`` =
     X_T(z_test) (n_test, D)."""
 
     record: dict
-    generator: CharacteristicGenerator
+    generator: Generator
     estimator: object
     z_test: np.ndarray
     flow: np.ndarray
 
 
 def ledger(*args, **kwargs) -> dict:
-    """One row of the results table: every error term of the characteristic generator on one configuration;
+    """One row of the results table: every error term of a generator on one configuration;
     ``ledger_run(*args, **kwargs).record`` (arguments and columns: see ``ledger_run``)."""
     return ledger_run(*args, **kwargs).record
 
 
 def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, *, rng: np.random.Generator,
-               generator_options: dict | None = None, estimator_options: dict | None = None, n_test: int = 2000,
+               generator: str = "characteristic", generator_options: dict | None = None,
+               estimator_options: dict | None = None, n_test: int = 2000,
                w2_n: int = 1000, n_eval: int = 2000, floor_repeats: int = 3) -> LedgerRun:
     """Fit and measure the whole pipeline on one configuration; returns a LedgerRun whose ``record`` is one row.
 
@@ -92,7 +95,9 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
     K : Euler steps on [0, T] (h = T / K), for both the data and the Euler columns.
     T : final time in (0, 1]. All columns compare with the law of X_T (= the target only at T = 1).
     rng : numpy Generator; split with ``rng.spawn`` into one stream per stage, so the record is deterministic.
-    generator_options : keyword arguments of CharacteristicGenerator (width, depth, epochs, ...).
+    generator : a generator registry name (``chargen_theory.generators.names()``).
+    generator_options : its hyperparameters (for "characteristic": CharacteristicGenerator's width, depth, epochs,
+        max_steps, ...).
     n_test : number of common test prior draws z_test for the coupling columns.
     w2_n : sample size of each side of the empirical W2 and its floor.
     n_eval : evaluation points of ``metrics.velocity_l2``.
@@ -105,18 +110,19 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
     - velocity_l2, velocity_l2_rel: L2 error of the estimated velocity over t in [0, T] (metrics.velocity_l2);
     - euler_error: RMS |Euler_K(exact v)(z) - X_T(z)| over z_test, the discretisation term alone;
     - euler_hat_error: RMS |Euler_K(estimated v)(z) - X_T(z)|;
-    - fit_error: RMS |g(0, T, z) - Euler_K(estimated v)(z)|, the characteristic-fitting term;
+    - fit_error: RMS |g(0, T, z) - Euler_K(estimated v)(z)|, the characteristic-fitting term (0 for "euler");
     - total_coupling: RMS |g(0, T, z) - X_T(z)|, an upper bound on W2(g(0, T, .)#N(0, I), law of X_T);
       X_T(z) is target.flow_map where closed form, else a reference ODE solve (``flow_map_method``);
     - total_w2, total_w2_floor, total_w2_method = "emd": exact empirical W2 between w2_n one-step samples and w2_n
       fresh draws of X_T = alpha(T) X0 + beta(T) X1, and the same estimator between two independent w2_n-samples
       of that law (mean over ``floor_repeats`` pairs);
-    - semigroup_violation (NaN for endpoint_only), nfe_per_sample (1), euler_nfe_per_sample (K), nfe_fit,
-      train_seconds, epochs, samples_per_second (training pairs / s), and the configuration: target, path,
-      estimator, dim, intrinsic_dim, n, m, K, T, n_test, w2_n, endpoint_only.
+    - semigroup_violation (the characteristic generator only, else NaN), nfe_per_sample (network or velocity
+      evaluations per one-step sample: 1, K for "euler"), euler_nfe_per_sample (K), nfe_fit (teacher velocity
+      point evaluations), train_steps (optimizer steps), train_seconds, and the configuration: target, path,
+      estimator, generator, dim, intrinsic_dim, n, m, K, T, n_test, w2_n, endpoint_only.
 
     """
-    from . import metrics, solvers
+    from . import generators, metrics, solvers
 
     if isinstance(target, str):
         from . import targets
@@ -142,18 +148,18 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
     euler_exact = solvers.euler(lambda t, x: target.velocity(t, x, path), z_test, K=K, T=T)
     euler_hat = solvers.euler(est, z_test, K=K, T=T)
 
-    gen = CharacteristicGenerator(est, path, K, T, dim=target.dim, **(generator_options or {})).fit(m, gen_rng)
+    gen = generators.get(generator, **(generator_options or {})).fit(est, path, K, T, m, gen_rng, dim=target.dim)
     one_step = gen.map(z_test)
 
     law_T = _MarginalAt(target, path, T)
     total_w2 = metrics.w2(gen.sample(w2_n, w2_rng), law_T.sample(w2_n, w2_rng))
     floor = metrics.estimation_floor(law_T, w2_n, w2_rng, method="emd", repeats=floor_repeats)
-    violation = float("nan") if gen.endpoint_only else gen.semigroup_violation(z_test, sg_rng)
+    violation = gen.model_.semigroup_violation(z_test, sg_rng) if gen.name == "characteristic" else float("nan")
 
     record = {
-        "target": target.name, "path": path.name, "estimator": est_name,
+        "target": target.name, "path": path.name, "estimator": est_name, "generator": gen.name,
         "dim": target.dim, "intrinsic_dim": target.intrinsic_dim,
-        "n": n, "m": m, "K": K, "T": T, "n_test": n_test, "w2_n": w2_n, "endpoint_only": bool(gen.endpoint_only),
+        "n": n, "m": m, "K": K, "T": T, "n_test": n_test, "w2_n": w2_n, "endpoint_only": gen.name == "endpoint",
         "velocity_l2": l2.value, "velocity_l2_rel": l2.relative,
         "euler_error": metrics.coupling_error(euler_exact, flow),
         "euler_hat_error": metrics.coupling_error(euler_hat, flow),
@@ -162,8 +168,8 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
         "flow_map_method": flow_method,
         "total_w2": total_w2, "total_w2_floor": floor, "total_w2_method": "emd",
         "semigroup_violation": violation,
-        "nfe_per_sample": 1, "euler_nfe_per_sample": K, "nfe_fit": gen.nfe_fit_,
-        "train_seconds": gen.train_seconds_, "epochs": gen.epochs_, "samples_per_second": gen.samples_per_second_,
+        "nfe_per_sample": gen.nfe_per_sample_, "euler_nfe_per_sample": K, "nfe_fit": gen.nfe_fit_,
+        "train_steps": gen.train_steps_, "train_seconds": gen.train_seconds_,
     }
     return LedgerRun(record, gen, est, z_test, flow)
 

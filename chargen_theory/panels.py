@@ -75,7 +75,8 @@ def characteristics_panel(target, generator, rng: np.random.Generator, ax=None, 
 
 
 def sweep_panels(cfg, out) -> list[Path]:
-    """For every ``chargen_vs_n`` family (target, its parameters, estimator, ...) of a 2-D target in ``cfg``: refit
+    """For every ``chargen_vs_n`` family (target, its parameters, estimator, ...) of a 2-D target in ``cfg`` with the
+    characteristic (or endpoint) generator: refit
     its seed-0 unit at the largest n from the sweep's own random stream, i.e. the generator of that results row,
     and save ``out``/figures/panel_<target>_<estimator>_<cell id>.png. Returns the paths written.
 
@@ -87,7 +88,8 @@ def sweep_panels(cfg, out) -> list[Path]:
 
     largest = {}
     for unit in sweep.units(cfg):
-        if unit.experiment != "chargen_vs_n" or unit.seed != 0 or unit.cell["D"] != 2:
+        if (unit.experiment != "chargen_vs_n" or unit.seed != 0 or unit.cell["D"] != 2
+                or unit.cell["generator"] not in ("characteristic", "endpoint")):
             continue
         family = cells.cell_id(unit.experiment, {k: v for k, v in unit.cell.items() if k != "n"})
         if family not in largest or unit.cell["n"] > largest[family].cell["n"]:
@@ -97,7 +99,7 @@ def sweep_panels(cfg, out) -> list[Path]:
     written = []
     for family, unit in sorted(largest.items()):
         with sweep.replay(unit) as (cell, rng):  # the computation of that results row
-            generator = ledger_run(cell, rng).generator
+            generator = ledger_run(cell, rng).generator.model_  # the CharacteristicGenerator
         fig = characteristics_panel(build.target(cell), generator, np.random.default_rng(0))
         fig.suptitle(f"{cell['target']}, {cell['estimator']}: n = {cell['n']}, m = {cell['m']}, K = {cell['K']}, "
                      f"T = {cell['T']:g} (seed 0)", fontsize="small")

@@ -1,10 +1,11 @@
 """The public contracts as data: lists of named rules, like scikit-learn's ``parametrize_with_checks``.
 
-``VELOCITY_RULES`` (velocity estimators) and ``TARGET_RULES`` (targets) are tuples of small rule functions, one
-concept each; a rule's docstring states it and its function name is its id. ``velocity_estimator_checks`` and
-``target_checks`` yield (rule_id, check) pairs, ``check()`` raising AssertionError naming the rule;
-``parametrize_with_checks`` makes one pytest test per pair. ``check_velocity_estimator`` and ``check_target`` run
-every rule and report all broken rules in one AssertionError.
+``VELOCITY_RULES`` (velocity estimators), ``TARGET_RULES`` (targets) and ``GENERATOR_RULES`` (generators) are tuples
+of small rule functions, one concept each; a rule's docstring states it and its function name is its id.
+``velocity_estimator_checks``, ``target_checks`` and ``generator_checks`` yield (rule_id, check) pairs, ``check()``
+raising AssertionError naming the rule; ``parametrize_with_checks`` makes one pytest test per pair.
+``check_velocity_estimator``, ``check_target`` and ``check_generator`` run every rule and report all broken rules in
+one AssertionError.
 """
 from __future__ import annotations
 
@@ -424,3 +425,191 @@ def check_target(name: str, params: dict | None = None) -> None:
     """Run every rule of ``TARGET_RULES`` on a registered target; raise one AssertionError naming every broken
     rule."""
     _run_all(f"check_target({name})", target_checks(name, params))
+
+
+# -- generators -----------------------------------------------------------------------------------------------------
+class _GeneratorCase:
+    """What the generator rules share: the generator under test (never fitted itself), a 2-D Gaussian target whose
+    exact velocity is the teacher, K = 4 steps on [0, 0.9], m = 64 prior draws, and one fit of a clone."""
+
+    K, T, M, N = 4, 0.9, 64, 50
+
+    def __init__(self, gen, params, seed):
+        self.gen, self.params, self.seed = gen, params, seed
+        self.target = _targets.get("gaussian", mean=[1.0, -0.5], cov=[[1.0, 0.6], [0.6, 0.5]])
+        self._z = np.random.default_rng(seed).standard_normal((self.N, 2))
+
+    def z(self) -> np.ndarray:
+        """A fresh copy of the query points (N, 2)."""
+        return self._z.copy()
+
+    def clone(self):
+        return type(self.gen)(**self.gen.get_params())
+
+    def fit(self, gen, **changes):
+        """``gen.fit`` on the case's teacher with the case's seed (``changes`` override K, T, m, rng)."""
+        args = {"K": self.K, "T": self.T, "m": self.M, "rng": np.random.default_rng(self.seed + 1), **changes}
+        return gen.fit(self.target, "linear", args["K"], args["T"], args["m"], args["rng"])
+
+    @functools.cached_property
+    def fitted(self) -> _Fit:
+        gen = self.clone()
+        params = gen.get_params()
+        return _Fit(gen, self.fit(gen), None, params)
+
+    def times(self) -> tuple[float, float]:
+        """An (s, t) pair the generator maps, with s < t: (0, T), or (T/2, T) / (T/4, T/2) where allowed."""
+        return {"any": (self.T / 4, self.T / 2), "to_end": (self.T / 2, self.T)}.get(self.gen.TIMES, (0.0, self.T))
+
+
+def is_generator(case) -> None:
+    """The generator is an instance of chargen_theory.generators.Generator with TIMES in generators.TIMES."""
+    from .generators import TIMES, Generator
+
+    _require(isinstance(case.gen, Generator) and case.gen.TIMES in TIMES,
+             f"must be a chargen_theory.generators.Generator with TIMES in {TIMES}, got {type(case.gen).__name__}")
+
+
+def generator_get_params_returns_the_constructor_arguments(case) -> None:
+    """get_params() returns the constructor arguments unchanged and rebuilds an equal generator."""
+    given = case.gen.get_params()
+    _require(case.params is None or _same_params(given, {**given, **case.params}),
+             f"get_params() {given} does not return the constructor arguments {case.params}")
+    _require(_same_params(case.clone().get_params(), given),
+             "type(gen)(**gen.get_params()) must rebuild a generator with the same hyperparameters")
+
+
+def generator_init_sets_no_fitted_attributes(case) -> None:
+    """__init__ does no work: it sets no fitted attribute (a public name ending in '_')."""
+    found = _fitted_attributes(case.gen)
+    _require(not found, f"__init__ must not set fitted attributes (ending in '_'), found {found}")
+
+
+def map_and_sample_before_fit_raise_not_fitted(case) -> None:
+    """map and sample before fit raise chargen_theory.velocity.NotFittedError saying 'call fit first'."""
+    for what, call in (("map", lambda g: g.map(case.z())), ("sample", lambda g: g.sample(3, np.random.default_rng()))):
+        try:
+            call(case.clone())
+        except NotFittedError as err:
+            _require("fit" in str(err), f"the NotFittedError of {what} must say 'call fit first', got {err!r}")
+        except Exception as err:  # noqa: BLE001 - any other type breaks the rule
+            raise AssertionError(f"{what} before fit must raise NotFittedError, raised {err!r}") from None
+        else:
+            raise AssertionError(f"{what} before fit must raise NotFittedError, it returned")
+
+
+def generator_fit_returns_self_and_keeps_the_hyperparameters(case) -> None:
+    """fit returns the generator itself and changes no hyperparameter."""
+    fit = case.fitted
+    _require(fit.returned is fit.est, f"fit must return self, returned {type(fit.returned).__name__}")
+    _require(_same_params(fit.est.get_params(), fit.params), "fit must not change the hyperparameters")
+
+
+def fit_records_its_cost(case) -> None:
+    """fit sets nfe_per_sample_ (int >= 1), nfe_fit_, train_steps_ (ints >= 0) and train_seconds_ (>= 0)."""
+    gen = case.fitted.est
+    ints = {k: getattr(gen, k, None) for k in ("nfe_per_sample_", "nfe_fit_", "train_steps_")}
+    _require(all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0 for v in ints.values())
+             and ints["nfe_per_sample_"] >= 1, f"need integer costs >= 0 (nfe_per_sample_ >= 1), got {ints}")
+    seconds = getattr(gen, "train_seconds_", None)
+    _require(isinstance(seconds, (int, float)) and seconds >= 0, f"train_seconds_ must be >= 0, got {seconds!r}")
+
+
+def map_returns_finite_float64_n_by_d(case) -> None:
+    """map(z, s, t) returns a finite float64 array of shape (n, D) and leaves z unchanged."""
+    z = case.z()
+    for s, t in {(0.0, case.T) if case.gen.TIMES == "endpoint" else case.times(), (0.0, case.T)}:
+        x = case.fitted.est.map(z, s, t) if case.gen.TIMES != "to_end" or t == case.T else None
+        if x is None:
+            continue
+        _require(isinstance(x, np.ndarray) and x.shape == z.shape and x.dtype == np.float64,
+                 f"map(z, {s}, {t}) must return a float64 array of shape {z.shape}, got "
+                 f"{type(x).__name__} {getattr(x, 'shape', None)} {getattr(x, 'dtype', None)}")
+        _require(bool(np.all(np.isfinite(x))), f"map(z, {s}, {t}) must be finite")
+    _require(np.array_equal(z, case.z()), "map must not modify z")
+
+
+def sample_returns_float64_n_by_d_and_follows_the_rng(case) -> None:
+    """sample(n, rng) returns (n, D) float64; equal rng seeds give equal samples, and steps > 1 works exactly
+    when every (s, t) is allowed (else ValueError)."""
+    gen = case.fitted.est
+    a, b = (gen.sample(7, np.random.default_rng(3)) for _ in range(2))
+    _require(isinstance(a, np.ndarray) and a.shape == (7, 2) and a.dtype == np.float64,
+             f"sample(7, rng) must return a float64 array of shape (7, 2), got {getattr(a, 'shape', None)}")
+    _require(np.array_equal(a, b), "sample with equal rng seeds must give equal samples")
+    try:
+        two = gen.sample(7, np.random.default_rng(3), steps=2)
+    except ValueError:
+        _require(gen.TIMES != "any", "sample(steps=2) must work when TIMES is 'any'")
+    else:
+        _require(gen.TIMES == "any" and two.shape == (7, 2), "sample(steps=2) must raise ValueError unless TIMES is "
+                                                             "'any'")
+
+
+def equal_seeds_give_equal_generators(case) -> None:
+    """Clones fitted with equal rng seeds map equally."""
+    s, t = case.times()
+    maps = [case.fit(case.clone()).map(case.z(), s, t) for _ in range(2)]
+    _require(np.array_equal(maps[0], maps[1]) and np.array_equal(maps[0], case.fitted.est.map(case.z(), s, t)),
+             "fits with equal rng seeds must give equal maps")
+
+
+def identity_at_equal_times(case) -> None:
+    """g(s, s, z) = z exactly wherever s = t is allowed (TIMES "any": every s in [0, T]; "to_end": s = T)."""
+    gen = case.fitted.est
+    times = {"any": (0.0, case.T / 3, case.T), "to_end": (case.T,)}.get(gen.TIMES, ())
+    for s in times:
+        _require(np.array_equal(gen.map(case.z(), s, s), case.z()), f"map(z, {s}, {s}) must return z exactly")
+
+
+def map_rejects_bad_times_and_widths(case) -> None:
+    """map raises ValueError for s > t, t > T, times TIMES excludes, and z of the wrong width."""
+    gen, z, T = case.fitted.est, case.z(), case.T
+    bad = [((z, T, T / 2), "s > t"), ((z, 0.0, 1.5 * T), "t > T"), ((np.zeros((3, 3)), 0.0, T), "z of width 3")]
+    if gen.TIMES != "any":
+        bad.append(((z, 0.0, T / 2), "t < T (not allowed by TIMES)"))
+    for args, what in bad:
+        try:
+            gen.map(*args)
+        except ValueError:
+            continue
+        raise AssertionError(f"map must raise ValueError for {what}")
+
+
+def fit_rejects_bad_arguments(case) -> None:
+    """fit raises ValueError for K = 0, T = 1.5, m = 1 and an rng that is not a numpy Generator."""
+    for change, what in (({"K": 0}, "K = 0"), ({"T": 1.5}, "T = 1.5"), ({"m": 1}, "m = 1"), ({"rng": 0}, "rng = 0")):
+        try:
+            case.fit(case.clone(), **change)
+        except ValueError:
+            continue
+        raise AssertionError(f"fit must raise ValueError for {what}")
+
+
+GENERATOR_RULES = (is_generator, generator_get_params_returns_the_constructor_arguments,
+                   generator_init_sets_no_fitted_attributes, map_and_sample_before_fit_raise_not_fitted,
+                   generator_fit_returns_self_and_keeps_the_hyperparameters, fit_records_its_cost,
+                   map_returns_finite_float64_n_by_d, sample_returns_float64_n_by_d_and_follows_the_rng,
+                   equal_seeds_give_equal_generators, identity_at_equal_times, map_rejects_bad_times_and_widths,
+                   fit_rejects_bad_arguments)
+
+
+def generator_checks(generator_or_name, params: dict | None = None, *, seed: int = 0) -> Iterator[Check]:
+    """(rule_id, check) for every rule of ``GENERATOR_RULES``: an unfitted Generator (left unfitted), or a
+    registered name built with ``params`` (default parameters when None; small budgets such as
+    ``{"max_steps": 20}`` keep the checks fast). The teacher is the exact velocity of a 2-D Gaussian."""
+    from . import generators
+
+    if isinstance(generator_or_name, str):
+        gen = generators.get(generator_or_name, **(params or {}))
+    else:
+        gen, params = generator_or_name, None
+    case = _GeneratorCase(gen, params, seed)
+    return (_named(rule, case) for rule in GENERATOR_RULES)
+
+
+def check_generator(generator_or_name, params: dict | None = None, *, seed: int = 0) -> None:
+    """Run every rule of ``GENERATOR_RULES`` (arguments as ``generator_checks``); raise one AssertionError naming
+    every broken rule."""
+    name = generator_or_name if isinstance(generator_or_name, str) else type(generator_or_name).__name__
+    _run_all(f"check_generator({name})", generator_checks(generator_or_name, params, seed=seed))

@@ -112,9 +112,9 @@ def names() -> list[str]:
 
 
 def _register_builtin() -> None:
-    from . import chargen_vs_n, euler_vs_h, intrinsic_dim, velocity_vs_n, w2_floor
+    from . import chargen_vs_n, euler_vs_h, generator_budget, intrinsic_dim, velocity_vs_n, w2_floor
 
-    for module in (euler_vs_h, velocity_vs_n, chargen_vs_n, intrinsic_dim, w2_floor):
+    for module in (euler_vs_h, velocity_vs_n, chargen_vs_n, generator_budget, intrinsic_dim, w2_floor):
         register(module.KIND)
 
 
