@@ -148,10 +148,11 @@ def _generator(field: str, spec) -> tuple[str, dict]:
         raise ValueError(f"{field}.name: give a name or a table with 'name'; allowed: {', '.join(generators.names())}")
     _validate.choice(f"{field}.name", spec["name"], generators.names())
     params = {k: v for k, v in spec.items() if k != "name"}
-    try:
-        generators.get(spec["name"], **params)
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"{field}.{err}") from None
+    if not any(schedules.is_schedule(v) for v in params.values()):  # scheduled ones: checked per cell, resolved
+        try:
+            generators.get(spec["name"], **params)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{field}.{err}") from None
     return spec["name"], params
 
 
@@ -210,7 +211,7 @@ def _find_schedules(cell: dict) -> dict:
     for key, value in (cell.get("estimator_params") or {}).items():
         if schedules.is_schedule(value):
             found[f"estimator.{key}"] = value
-    for key, value in ((cell.get("options") or {}).get("generator") or {}).items():
+    for key, value in (cell.get("generator_params") or {}).items():
         if schedules.is_schedule(value):
             found[f"generator.{key}"] = value
     return found
@@ -243,9 +244,9 @@ def resolve(cell: dict, field: str = "cell") -> tuple[dict, dict]:
             if schedules.is_schedule(spec):
                 number = value(f"{field}.estimator.{key}", spec, key in integers)
                 out["estimator_params"][key] = values[f"estimator.{key}"] = number
-    generator = (out.get("options") or {}).get("generator") or {}
+    generator = out.get("generator_params") or {}
     if generator:
-        integers = _integer_options("generator", None)
+        integers = _integer_options("generator", out.get("generator"))
         for key, spec in generator.items():
             if schedules.is_schedule(spec):
                 generator[key] = values[f"generator.{key}"] = value(f"{field}.generator.{key}", spec, key in integers)
@@ -256,13 +257,14 @@ def resolve(cell: dict, field: str = "cell") -> tuple[dict, dict]:
 
 def _integer_options(what: str, name) -> set[str]:
     """Constructor arguments annotated as integers (``int``, ``int | str``) of an estimator class or of the
-    CharacteristicGenerator: their scheduled values are rounded."""
+    generator class: their scheduled values are rounded."""
     import inspect
 
     if what == "estimator":
         from .velocity import estimator_class
         cls = estimator_class(name)
     else:
-        from .characteristic import CharacteristicGenerator as cls
+        from .generators import generator_class
+        cls = generator_class(name)
     return {key for key, p in inspect.signature(cls.__init__).parameters.items()
             if "int" in str(p.annotation) and "float" not in str(p.annotation)}

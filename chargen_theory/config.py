@@ -21,7 +21,7 @@ A configuration holds a root seed, one or more ``[[experiment]]`` blocks and opt
     n = [250, 1000, 4000]
     m = [250, 1000, 4000]
     zip = [["n", "m"]]            # keys that vary together instead of forming a cartesian product
-    generator = { epochs = 50 }   # CharacteristicGenerator options (a table: fixed, never a grid)
+    generator = { name = "characteristic", epochs = 50 }   # a generator (chargen_theory.generators); a list compares
     claims = ["chargen_end_to_end", "my_claim"]   # optional: the claims to test (default: the kind's own)
 
     [[claim]]                     # a user claim, parsed by chargen_theory.claims.from_dict (no eval)
@@ -295,9 +295,6 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
             cell[key] = value
         else:
             options[key] = value
-    for name, option in (options.get("generator") or {}).items():
-        if isinstance(option, dict) and "schedule" in option:
-            _schedule(f"{where}.generator.{name}", option)
     scheduled_steps = any(schedules.is_schedule(cell.get(key)) for key in ("K", "T"))
     if "h" in cell and scheduled_steps:
         raise ValueError(f"{where}.h: give K, not h, when T or K is a schedule")
@@ -319,6 +316,13 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
             build.estimator(resolved, target)
         except (ValueError, TypeError) as err:
             raise ValueError(f"{where}.estimator: {cell['estimator']}: {one_line(err)}") from None
+    if "generator" in cell and cells.has_schedule({"generator_params": cell["generator_params"]}):
+        from . import generators
+
+        try:
+            generators.get(cell["generator"], **resolved["generator_params"])
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{where}.generator: {cell['generator']}: {one_line(err)}") from None
     if kind.validate is not None:
         try:
             kind.validate(cell)

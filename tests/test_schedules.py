@@ -60,7 +60,7 @@ m = 32
 n_test = 32
 w2_n = 16
 n_eval = 32
-generator = {{ width = {{ schedule = "n / 16" }}, depth = 1, epochs = 1 }}
+generator = {{ name = "characteristic", width = {{ schedule = "n / 16" }}, depth = 1, epochs = 1 }}
 """
 
 
@@ -74,7 +74,7 @@ def test_config_resolves_per_cell_and_sweep_records_the_values(tmp_path):
     assert resolved["K"] == round(4 * n ** 0.25) and isinstance(resolved["K"], int)
     assert resolved["h"] == pytest.approx(resolved["T"] / resolved["K"])
     assert resolved["estimator_params"]["bandwidth"] == pytest.approx(0.5 * n ** (-1 / 6))
-    assert resolved["options"]["generator"]["width"] == n // 16 and resolved["options"]["generator"]["depth"] == 1
+    assert resolved["generator_params"]["width"] == n // 16 and resolved["generator_params"]["depth"] == 1
     table = ct.sweep.run(cfg, tmp_path)
     assert (table["status"] == "ok").all()
     for _, row in table.iterrows():
