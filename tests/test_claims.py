@@ -286,3 +286,13 @@ def test_scope_rejects_bad_arguments():
         claims.scope(claims.get("chargen_end_to_end"), "T=0.9", "total_w2")
     with pytest.raises(ValueError, match="target_params: not valid JSON"):
         claims.target_classes("gaussian", "{mean: 0}")
+
+
+def test_a_claim_about_one_generator_is_out_of_scope_for_the_others_and_for_w2():
+    claim = claims.get("consistency_distillation_w1")
+    group = {"target": "8gaussians", "target_params": "{}", "estimator": "kde", "T": 1.0}
+    other = claims.scope(claim, {**group, "generator": "characteristic"}, "total_w2")
+    assert any(p.startswith("generator characteristic") for p in other)
+    own = claims.scope(claim, {**group, "generator": "consistency"}, "total_w2")
+    assert not any(p.startswith("generator") for p in own)
+    assert any("W1 to the target" in p for p in own)  # a W2 measurement cannot judge a W1 bound
