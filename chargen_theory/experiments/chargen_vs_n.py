@@ -62,5 +62,6 @@ KIND = Kind(
     fits=(Fit("total_coupling", "n", ("chargen_end_to_end",)), Fit("total_w2", "n", ("chargen_end_to_end",))),
     level=("n",),
     validate=validate,
+    nonnegative=True,
     description="full ledger of the characteristic generator (velocity, Euler, fitting, total W2) vs sample size n",
 )

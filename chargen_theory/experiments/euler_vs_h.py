@@ -38,5 +38,6 @@ KIND = Kind(
     measurements=("euler_error", "euler_error_method", "euler_w2", "euler_w2_method"),
     fits=(Fit("euler_error", "h", ("euler_first_order",)), Fit("euler_w2", "h", ("euler_first_order",))),
     level=("K",),
+    nonnegative=True,
     description="Euler error of the exact velocity vs step h = T/K (coupling bound; Bures W2 for Gaussians)",
 )

@@ -16,5 +16,6 @@ KIND = Kind(
     measurements=MEASUREMENTS,
     fits=(Fit("velocity_l2", "n", ("chargen_velocity_rate", "chargen_manifold_rate")),),
     level=("n",),
+    nonnegative=True,
     description="velocity L2 error vs n for targets of intrinsic dimension d_star in ambient dimension D",
 )

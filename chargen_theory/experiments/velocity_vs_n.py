@@ -30,5 +30,6 @@ KIND = Kind(
     measurements=MEASUREMENTS,
     fits=(Fit("velocity_l2", "n", ("chargen_velocity_rate", "fm_velocity_rate_gao2024")),),
     level=("n",),
+    nonnegative=True,
     description="velocity-matching L2 error of an estimator vs sample size n (exact velocity as reference)",
 )

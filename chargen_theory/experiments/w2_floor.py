@@ -28,5 +28,6 @@ KIND = Kind(
     measurements=("w2", "w2_method"),
     fits=(Fit("w2", "n", CLAIMS),),
     level=("n",),
+    nonnegative=True,
     description="W2 between two independent n-samples of the target (the empirical estimator's floor) vs n",
 )
