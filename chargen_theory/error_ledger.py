@@ -117,7 +117,9 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
 
     """
     from . import metrics, solvers
+    from .characteristic import check_options
 
+    generator_options = check_options("generator_options", generator_options)
     if isinstance(target, str):
         from . import targets
 
@@ -142,7 +144,7 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
     euler_exact = solvers.euler(lambda t, x: target.velocity(t, x, path), z_test, K=K, T=T)
     euler_hat = solvers.euler(est, z_test, K=K, T=T)
 
-    gen = CharacteristicGenerator(est, path, K, T, dim=target.dim, **(generator_options or {})).fit(m, gen_rng)
+    gen = CharacteristicGenerator(est, path, K, T, dim=target.dim, **generator_options).fit(m, gen_rng)
     one_step = gen.map(z_test)
 
     law_T = _MarginalAt(target, path, T)

@@ -7,7 +7,6 @@ semigroup_violation, nfe_per_sample and train_seconds.
 """
 from __future__ import annotations
 
-import inspect
 import math
 
 from . import REQUIRED, Fit, Kind, build
@@ -40,14 +39,15 @@ def run(cell: dict, rng) -> dict:
 
 
 def validate(cell: dict) -> None:
-    """The ``generator`` table may only hold CharacteristicGenerator options (the ledger sets the others)."""
-    from ..characteristic import CharacteristicGenerator
+    """Before any work: the ``generator`` table by the generator's own rules (unknown keys, bad values), m >= the
+    generator's minimum, the exact flow to T available (``build.check_end_time``)."""
+    from ..characteristic import MIN_M, check_options
 
-    fixed = ("velocity", "path", "K", "T", "dim")
-    allowed = [p for p in inspect.signature(CharacteristicGenerator).parameters if p not in fixed]
-    for key in cell["options"]["generator"]:
-        if key not in allowed:
-            raise ValueError(f"generator: unknown key {key!r}; allowed: {', '.join(sorted(allowed))}")
+    check_options("generator", cell["options"]["generator"])
+    if cell["m"] < MIN_M:
+        raise ValueError(f"m: must be an integer >= {MIN_M} (the generator holds one characteristic out), "
+                         f"got {cell['m']}")
+    build.check_end_time(cell, build.target(cell))
 
 
 KIND = Kind(
