@@ -57,6 +57,19 @@ def positive_float(field: str, value) -> float:
     return v
 
 
+BANDWIDTH_RANGE = (1e-100, 1e100)
+"""Kernel bandwidths the estimators accept: their squares and inverse squares stay far inside float64."""
+
+
+def bandwidth(field: str, value) -> float:
+    """A kernel bandwidth: a finite float in ``BANDWIDTH_RANGE`` (units of the data)."""
+    v = positive_float(field, value)
+    low, high = BANDWIDTH_RANGE
+    if not low <= v <= high:
+        raise ValueError(f"{field}: must be a number in [{low:g}, {high:g}], got {value!r}")
+    return v
+
+
 def nonnegative_float(field: str, value) -> float:
     """A finite float >= 0 (e.g. a smoothing scale sigma)."""
     try:

@@ -58,7 +58,7 @@ class KDEVelocity(VelocityEstimator):
     name = "kde"
 
     def __init__(self, bandwidth="scott"):
-        rule_or_value("bandwidth", bandwidth, BANDWIDTH_RULES, _validate.positive_float)
+        rule_or_value("bandwidth", bandwidth, BANDWIDTH_RULES, _validate.bandwidth)
         self.bandwidth = bandwidth
 
     def _fit(self, x1, path, rng) -> None:
