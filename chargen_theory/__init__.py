@@ -33,7 +33,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "paths", "targets", "solvers", "metrics", "velocity", "testing", "characteristic", "error_ledger", "panels",
     "claims", "rates", "experiments", "sweep", "plots", "report", "config", "cli", "training", "smoothing", "cells",
-    "plugins", "generators", "comparison",
+    "plugins", "generators", "comparison", "outputs",
 )
 _EXPORTS = {"CharacteristicGenerator": "characteristic", "ledger": "error_ledger"}
 

@@ -18,10 +18,23 @@ def choice(field: str, value, allowed: Iterable[str]) -> str:
     return value
 
 
+INT_MAX = 2**63 - 1
+"""The largest integer the suite accepts (numpy's and the results table's int64)."""
+
+
 def positive_int(field: str, value) -> int:
-    """An integer >= 1 (bools and non-integral floats are rejected)."""
+    """An integer in [1, INT_MAX] (bools and non-integral floats are rejected)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{field}: must be an integer >= 1, got {value!r}")
+    if value > INT_MAX:
+        raise ValueError(f"{field}: must be an integer in [1, 2**63 - 1], got {value!r}")
+    return int(value)
+
+
+def nonnegative_int(field: str, value) -> int:
+    """An integer in [0, INT_MAX] (e.g. a seed)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= INT_MAX:
+        raise ValueError(f"{field}: must be an integer in [0, 2**63 - 1], got {value!r}")
     return int(value)
 
 
@@ -41,6 +54,19 @@ def positive_float(field: str, value) -> float:
         raise ValueError(f"{field}: must be a finite number > 0, got {value!r}") from None
     if not np.isfinite(v) or v <= 0:
         raise ValueError(f"{field}: must be a finite number > 0, got {value!r}")
+    return v
+
+
+BANDWIDTH_RANGE = (1e-100, 1e100)
+"""Kernel bandwidths the estimators accept: their squares and inverse squares stay far inside float64."""
+
+
+def bandwidth(field: str, value) -> float:
+    """A kernel bandwidth: a finite float in ``BANDWIDTH_RANGE`` (units of the data)."""
+    v = positive_float(field, value)
+    low, high = BANDWIDTH_RANGE
+    if not low <= v <= high:
+        raise ValueError(f"{field}: must be a number in [{low:g}, {high:g}], got {value!r}")
     return v
 
 

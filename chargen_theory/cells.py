@@ -8,7 +8,9 @@ A cell is a dict of parameter values. This module owns
 - the results table's parameter columns in order (``COLUMNS``), their sort order, integer and JSON columns;
 - the step rule: ``h = T / K`` (``steps``), and the columns that always move with a rate variable (``COMPANIONS``);
 - identity and randomness: ``canonical_json``, ``cell_id``, the seed derivation ``seed_entropy`` and
-  ``random_stream``, which rebuilds the random stream of any (cell, seed) of a sweep.
+  ``random_stream``, which rebuilds the random stream of any (cell, seed) of a sweep;
+- size: ``memory_terms`` (a rough peak-memory estimate of one cell) and ``check_memory``, which refuses a cell that
+  would not fit in ``MEMORY_FRACTION`` of this machine's memory, before any work.
 
 Seeds: the stream of a (cell, seed) is a numpy SeedSequence built from the root seed, 128 bits of a SHA-256 of the
 cell's canonical JSON *without* the kind's level parameters (so every level of a rate fit sees the same stream:
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -70,17 +73,23 @@ def seed_entropy(experiment: str, cell: dict, seed: int, root_seed: int, level=N
     if isinstance(relevant.get("options"), dict):  # a kind's own level parameters live in options
         relevant["options"] = {key: value for key, value in relevant["options"].items() if key not in skipped}
     words = digest({"experiment": experiment, **relevant})
-    return (int(root_seed), *(int.from_bytes(words[i:i + 4], "little") for i in range(0, 16, 4)), int(seed))
+    root_seed, seed = _validate.nonnegative_int("root_seed", root_seed), _validate.nonnegative_int("seed", seed)
+    return (root_seed, *(int.from_bytes(words[i:i + 4], "little") for i in range(0, 16, 4)), seed)
 
 
 def random_stream(entropy) -> np.random.Generator:
     """The numpy Generator of a unit from its entropy words (``seed_entropy``): what the sweep hands to the kind."""
-    return np.random.default_rng(np.random.SeedSequence([int(word) for word in entropy]))
+    if not isinstance(entropy, (tuple, list)) or not entropy:
+        raise ValueError(f"entropy: must be a non-empty sequence of integers >= 0, got {entropy!r}")
+    return np.random.default_rng(np.random.SeedSequence([_validate.nonnegative_int(f"entropy[{i}]", word)
+                                                         for i, word in enumerate(entropy)]))
 
 
 def steps(field: str, T: float, K: int | None = None, h: float | None = None) -> tuple[int, float]:
     """The step rule: (K, h) with h = T / K, from K or from h (then T / h must be a whole number of steps)."""
     if h is not None:
+        if not T / h <= _validate.INT_MAX:
+            raise ValueError(f"{field}.h: T/h = {T / h:.3g} steps, more than 2**63 - 1; use a larger h")
         K = round(T / h)
         if K < 1 or abs(K * h - T) > 1e-9 * T:
             raise ValueError(f"{field}.h: T/h must be a whole number of steps, got T = {T}, h = {h}")
@@ -175,6 +184,16 @@ def _step(field, value):
     return _validate.positive_float(field, _number(field, value))
 
 
+def _n_eval(field, value):
+    from .metrics.velocity import N_SLICES
+
+    value = _validate.positive_int(field, value)
+    if value < 2 * N_SLICES:
+        raise ValueError(f"{field}: must be an integer >= {2 * N_SLICES} (2 per time slice of the velocity L2 "
+                         f"error), got {value!r}")
+    return value
+
+
 PARAMETERS: Mapping[str, Parameter] = {p.name: p for p in (
     Parameter("target", _registered("target"), True, "target name or table (name + parameters); a grid axis if a list"),
     Parameter("estimator", _registered("estimator"), True, "velocity estimator name or table (name + parameters)"),
@@ -186,7 +205,7 @@ PARAMETERS: Mapping[str, Parameter] = {p.name: p for p in (
     Parameter("T", _end_time, True, "final (early-stopping) time in (0, 1]", schedulable=True),
     Parameter("d_star", _positive_int, True, "intrinsic dimension of the target"),
     Parameter("D", _positive_int, True, "ambient dimension of the target"),
-    Parameter("n_eval", _positive_int, False, "evaluation points of the velocity L2 error"),
+    Parameter("n_eval", _n_eval, False, "evaluation points of the velocity L2 error (>= 20)"),
     Parameter("n_test", _positive_int, False, "common test prior draws of the coupling columns"),
     Parameter("w2_n", _positive_int, False, "sample size of each side of the empirical W2"),
     Parameter("generator", _generator, True, "generator name or table (name + hyperparameters); a grid axis if a "
@@ -268,3 +287,59 @@ def _integer_options(what: str, name) -> set[str]:
         cls = generator_class(name)
     return {key for key, p in inspect.signature(cls.__init__).parameters.items()
             if "int" in str(p.annotation) and "float" not in str(p.annotation)}
+
+
+# -- size -------------------------------------------------------------------------------------------------------------
+MEMORY_FRACTION = 0.5
+"""The share of this machine's physical memory one cell may need (several run at once with --jobs)."""
+
+
+def machine_memory() -> int:
+    """Physical memory of this machine in bytes (0 where the OS does not tell: then nothing is refused)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def memory_terms(cell: dict) -> dict[str, tuple[int, str]]:
+    """A rough peak-memory estimate of one cell in bytes, by the parameter that drives each term:
+    {parameter: (bytes, what)}. Counts the float64 arrays the pipeline holds: a D x D covariance (gaussian targets),
+    the samples (n, m, n_eval, n_test, w2_n points in D dimensions), the time grid (K + 1) and, with a generator, the
+    Euler characteristics (K + 1) x m x D and a training batch, and the w2_n x w2_n cost matrix of the exact W2."""
+    values = {**cell, **cell.get("options", {})}
+    D, K, m = _size(values.get("D"), 1), _size(values.get("K")), _size(values.get("m"))
+    points = sum(_size(values.get(key)) for key in ("n", "m", "n_eval", "n_test", "w2_n"))
+    terms = {"D": (8 * 8 * D * D if values.get("target") == "gaussian" else 0, "a D x D covariance and its factors"),
+             "n": (8 * 4 * points * D, "the samples, n + m + n_eval + n_test + w2_n points in D dimensions"),
+             "K": (8 * 2 * (K + 1), "the time grid of K + 1 points"),
+             "w2_n": (8 * 3 * _size(values.get("w2_n")) ** 2, "the w2_n x w2_n cost matrix and plan of the W2")}
+    generator = values.get("generator_params") if values.get("generator") else None
+    if isinstance(generator, dict):
+        terms["K"] = (8 * 3 * (K + 1) * (m + 1) * D, "the Euler characteristics, (K + 1) x m x D numbers")
+        batch = max(_size(generator.get("batch_size"), 256), m * K // 10)  # the held-out batch: about m K / 10
+        width, depth = _size(generator.get("width"), 128), _size(generator.get("depth"), 3)
+        terms["generator.batch_size"] = (4 * 4 * batch * (3 * width * depth + 4 * (D + 2)),
+                                         "one training batch through the network")
+    return terms
+
+
+def _size(value, default: int = 0) -> int:
+    """An integer size from a parameter not validated yet (anything else counts as ``default``)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+
+
+def check_memory(field: str, terms: dict[str, tuple[int, str]]) -> None:
+    """ValueError naming the largest term (``field.parameter``) if the sum of ``terms`` (``memory_terms``) exceeds
+    MEMORY_FRACTION of this machine's memory."""
+    total, machine = sum(size for size, _ in terms.values()), machine_memory()
+    limit = int(MEMORY_FRACTION * machine)
+    if machine and total > limit:
+        key = max(terms, key=lambda k: terms[k][0])
+        raise ValueError(f"{field + '.' if field else ''}{key}: one cell needs about {_gib(total)} of memory (mostly {terms[key][1]}), "
+                         f"more than the limit of {_gib(limit)} ({MEMORY_FRACTION:g} of this machine's "
+                         f"{_gib(machine)}); use smaller sizes")
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:.3g} GiB"

@@ -33,12 +33,15 @@ A configuration holds a root seed, one or more ``[[experiment]]`` blocks and opt
 Parameters a kind accepts and their defaults: ``chargen-theory list experiments`` / ``experiments.get(kind)``.
 
 Every mistake raises ValueError with one line that names the field (``experiment[1].K[0]``) and, for names, the
-allowed values; nothing is computed or written before the whole configuration has passed.
+allowed values; nothing is computed or written before the whole configuration has passed. Sizes are checked too:
+at most ``MAX_UNITS`` (cell, seed) units, counted before the grid is built, and every cell's estimated memory
+within the machine's (chargen_theory.cells.check_memory), checked before its target is built.
 """
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -52,6 +55,8 @@ TOP_LEVEL_KEYS = ("claim", "description", "experiment", "out", "root_seed", "see
 BLOCK_KEYS = ("claims", "kind", "seeds", "zip")
 _ROOT_SEED_MAX = 2**63 - 1
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+MAX_UNITS = 1_000_000
+"""The most (cell, seed) units a configuration may have."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,10 @@ def validate(data: dict, source: str = "<config>", name: str = "config") -> Conf
     if not isinstance(blocks, list) or not blocks or not all(isinstance(b, dict) for b in blocks):
         raise ValueError("experiment: a config needs at least one [[experiment]] block (a table)")
     parsed = tuple(_experiment(i, block, seeds, user_claims) for i, block in enumerate(blocks))
+    total = sum(len(block.cells) * block.seeds for block in parsed)
+    if total > MAX_UNITS:
+        raise ValueError(f"experiment: the blocks have {total} (cell, seed) units in all, more than the limit of "
+                         f"{MAX_UNITS}; use fewer grid values or seeds")
     return Config(source=source, name=out_name, root_seed=root_seed, experiments=parsed, data=data)
 
 
@@ -199,6 +208,12 @@ def _experiment(i: int, block: dict, default_seeds: int, user_claims: dict) -> E
     axes = {key: _values(f"{where}.{key}", _check(kind, key), value, _schedulable(kind, key))
             for key, value in given.items()}
     groups = _zip_groups(f"{where}.zip", block.get("zip", []), axes, given)
+    zipped = {key for group in groups for key in group}
+    size = math.prod(len(axes[group[0]]) for group in groups) * math.prod(
+        len(values) for key, values in axes.items() if key not in zipped)
+    if size * seeds > MAX_UNITS:
+        raise ValueError(f"{where}: {size} cells x {seeds} seeds = {size * seeds} units, more than the limit of "
+                         f"{MAX_UNITS}; use fewer grid values or seeds")
     cells = tuple(_cell(where, kind, point) for point in _grid(axes, groups))
     fits = _fits(where, kind, block.get("claims"), user_claims)
     return Experiment(index=i, kind=kind.name, seeds=seeds, cells=cells, fits=fits)
@@ -250,7 +265,11 @@ def _schedule(field: str, value: dict) -> None:
 
 
 def _zip_groups(field: str, value, axes: dict, given: dict) -> list[tuple[str, ...]]:
-    groups = value if value and all(isinstance(g, list) for g in value) else [value] if value else []
+    """zip: a list of parameter names (one group) or a list of such lists."""
+    if not isinstance(value, list) or not (all(isinstance(g, str) for g in value)
+                                           or all(isinstance(g, list) for g in value)):
+        raise ValueError(f"{field}: must be a list of parameter names or a list of such lists, got {value!r}")
+    groups = value if value and isinstance(value[0], list) else [value] if value else []
     seen = set()
     for g, group in enumerate(groups):
         if not all(isinstance(k, str) for k in group) or len(group) < 2:
@@ -302,13 +321,17 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
         cell["K"], cell["h"] = cells.steps(where, cell.get("T", 1.0), cell.get("K"), cell.get("h"))
     if "d_star" in cell and "D" in cell and cell["d_star"] > cell["D"]:
         raise ValueError(f"{where}.d_star: must be <= D, got d_star = {cell['d_star']} > D = {cell['D']}")
-    target = _check_target(where, cell) if "target" in cell else None
+    target = None
+    if "target" in cell:
+        cells.check_memory(where, cells.memory_terms({**cell, "options": options}))  # before building the target
+        target = _check_target(where, cell)
     if options:
         cell["options"] = options
     resolved, values = cells.resolve(cell, where)
     for key in values:
         if key in cells.PARAMETERS:
             cells.PARAMETERS[key].check(f"{where}.{key} (schedule at n = {cell.get('n')})", values[key])
+    cells.check_memory(where, cells.memory_terms(resolved))
     if "estimator" in cell and target is not None:
         from .experiments import build
 
@@ -325,7 +348,7 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
             raise ValueError(f"{where}.generator: {cell['generator']}: {one_line(err)}") from None
     if kind.validate is not None:
         try:
-            kind.validate(cell)
+            kind.validate(resolved)
         except (ValueError, TypeError) as err:
             raise ValueError(f"{where}.{one_line(err)}") from None
     return cell

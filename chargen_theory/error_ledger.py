@@ -124,6 +124,13 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
     """
     from . import generators, metrics, solvers
 
+    if generator_options is not None and not isinstance(generator_options, dict):
+        raise ValueError(f"generator_options: must be a dict of {generator!r} options, got "
+                         f"{type(generator_options).__name__}")
+    try:  # built before any work, so that a bad option fails first
+        model = generators.get(generator, **(generator_options or {}))
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"generator_options: {' '.join(str(err).split())}") from None
     if isinstance(target, str):
         from . import targets
 
@@ -148,7 +155,7 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
     euler_exact = solvers.euler(lambda t, x: target.velocity(t, x, path), z_test, K=K, T=T)
     euler_hat = solvers.euler(est, z_test, K=K, T=T)
 
-    gen = generators.get(generator, **(generator_options or {})).fit(est, path, K, T, m, gen_rng, dim=target.dim)
+    gen = model.fit(est, path, K, T, m, gen_rng, dim=target.dim)
     one_step = gen.map(z_test)
 
     law_T = _MarginalAt(target, path, T)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _validate
+from . import _validate, outputs
 
 
 def characteristics_panel(target, generator, rng: np.random.Generator, ax=None, n: int = 1000, n_paths: int = 12,
@@ -83,8 +83,6 @@ def sweep_panels(cfg, out) -> list[Path]:
     Costs one extra cell per family; ``chargen_theory.report.write_report`` links the panels.
     """
     from . import cells, sweep
-    from .experiments import build
-    from .experiments.chargen_vs_n import ledger_run
 
     largest = {}
     for unit in sweep.units(cfg):
@@ -94,16 +92,24 @@ def sweep_panels(cfg, out) -> list[Path]:
         family = cells.cell_id(unit.experiment, {k: v for k, v in unit.cell.items() if k != "n"})
         if family not in largest or unit.cell["n"] > largest[family].cell["n"]:
             largest[family] = unit
-    figures = Path(out) / "figures"
-    figures.mkdir(parents=True, exist_ok=True)
-    written = []
-    for family, unit in sorted(largest.items()):
-        with sweep.replay(unit) as (cell, rng):  # the computation of that results row
-            generator = ledger_run(cell, rng).generator.model_  # the CharacteristicGenerator
-        fig = characteristics_panel(build.target(cell), generator, np.random.default_rng(0))
-        fig.suptitle(f"{cell['target']}, {cell['estimator']}: n = {cell['n']}, m = {cell['m']}, K = {cell['K']}, "
-                     f"T = {cell['T']:g} (seed 0)", fontsize="small")
-        path = figures / f"panel_{cell['target']}_{cell['estimator']}_{family[:6]}.png"
-        fig.savefig(path, dpi=100)
-        written.append(path)
-    return written
+    if not largest:
+        return []
+    with outputs.locked(out):
+        figures = outputs.subfolder(out, "figures")
+        return [_panel(unit, figures, family) for family, unit in sorted(largest.items())]
+
+
+def _panel(unit, figures: Path, family: str) -> Path:
+    """Refit ``unit`` (the computation of its results row), save its panel in ``figures`` atomically; its path."""
+    from . import sweep
+    from .experiments import build
+    from .experiments.chargen_vs_n import ledger_run
+
+    with sweep.replay(unit) as (cell, rng):
+        generator = ledger_run(cell, rng).generator.model_  # the CharacteristicGenerator
+    fig = characteristics_panel(build.target(cell), generator, np.random.default_rng(0))
+    fig.suptitle(f"{cell['target']}, {cell['estimator']}: n = {cell['n']}, m = {cell['m']}, K = {cell['K']}, "
+                 f"T = {cell['T']:g} (seed 0)", fontsize="small")
+    path = figures / f"panel_{cell['target']}_{cell['estimator']}_{family[:6]}.png"
+    outputs.write_atomic(path, lambda handle: fig.savefig(handle, format="png", dpi=100), binary=True)
+    return path

@@ -22,6 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
+from .outputs import write_atomic
 from .rates import describe_group, format_value, group_columns, level_arrays, rms_over_seeds
 
 GROUPS_PER_FIGURE = 4
@@ -99,7 +100,12 @@ def _draw_rate_figure(rows, fits, experiment, quantity, variable, keys, path):
         handles += [Line2D([], [], color="0.35", ls=styles[c], label=f"claim {c}") for c in claim_ids]
         ax.legend(handles=handles, fontsize=6, loc="best", framealpha=0.8)
         fig.tight_layout()
-        fig.savefig(path, dpi=DPI)
+        _save(fig, path)
+
+
+def _save(fig, path) -> None:
+    """Save ``fig`` as PNG at ``path`` atomically (chargen_theory.outputs.write_atomic)."""
+    write_atomic(path, lambda handle: fig.savefig(handle, format="png", dpi=DPI), binary=True)
 
 
 def _level_ticks(ax, levels):
@@ -199,7 +205,7 @@ def slope_vs_intrinsic_dim(rates: pd.DataFrame, figures_dir, experiment: str = "
                          fontsize=8)
             ax.legend(handles=handles, fontsize=6, loc="best", framealpha=0.8)
             fig.tight_layout()
-            fig.savefig(figures_dir / name, dpi=DPI)
+            _save(fig, figures_dir / name)
         names.append(name)
     return names
 

@@ -2,10 +2,15 @@
 
 Everything is computed from those two files alone: the fits and their claims from run.json's "fits" (the
 experiment kinds' declarations when absent), the user claims from its config's ``claim`` entries, the keys that
-vary together with n or h from the config's ``zip`` lists, the bootstrap seed from ``root_seed``.
+vary together with n or h from the config's ``zip`` lists, the bootstrap seed from ``root_seed``. Both files are
+checked first (one ValueError naming the file and the problem; a results.csv whose SHA-256 differs from run.json's
+``results_sha256`` belongs to another run and is refused); the outputs are written atomically
+(chargen_theory.outputs) while the folder is locked.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 import re
@@ -15,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import cells, claims as _claims, plots, rates as _rates
+from . import cells, claims as _claims, outputs, plots, rates as _rates
 
 _MAX_MESSAGES = 15
 _STAMP = re.compile(r"(^|_)(start|started|end|ended|finish|finished)(_|$)")
@@ -27,16 +32,16 @@ def write_report(out_dir, *, drop_first: int = 0, n_boot: int = 2000, floor_fact
 
     Writes rates.csv (one row per fit and claim; the options are those of ``chargen_theory.rates.fit_rates``),
     figures/rate_*.png, figures/slope_vs_dstar_*.png (intrinsic_dim runs; figures of these two names left by an
-    earlier report are removed first) and report.md, which links figures/panel_*.png made elsewhere.
-    ValueError if results.csv is missing.
+    earlier report and not redrawn are removed afterwards) and report.md, which links figures/panel_*.png made
+    elsewhere. ValueError if results.csv is missing or either file is malformed or they do not belong together.
     """
     out = Path(out_dir)
-    if not (out / "results.csv").is_file():
-        raise ValueError(f"out_dir: no results.csv in {out}")
-    table = pd.read_csv(out / "results.csv", dtype={"message": str}, keep_default_na=True)
-    if "message" in table.columns:
-        table["message"] = table["message"].fillna("")
-    run = json.loads((out / "run.json").read_text()) if (out / "run.json").is_file() else {}
+    table, run = read_run(out)
+    with outputs.locked(out):
+        return _write(out, table, run, drop_first, n_boot, floor_factor, max_ci_width_rel)
+
+
+def _write(out: Path, table: pd.DataFrame, run: dict, drop_first, n_boot, floor_factor, max_ci_width_rel) -> Path:
     config = run.get("config") or {}
     extra_claims = [_claims.from_dict(spec) for spec in config.get("claim", [])]
     options = {"drop_first": drop_first, "n_boot": n_boot, "floor_factor": floor_factor,
@@ -44,15 +49,15 @@ def write_report(out_dir, *, drop_first: int = 0, n_boot: int = 2000, floor_fact
 
     fits = _rates.fit_rates(table, _declared_fits(run), extra_claims=extra_claims,
                             seed=int(run.get("root_seed") or 0), **options)
-    figures = out / "figures"
-    for stale in [*figures.glob("rate_*.png"), *figures.glob("slope_vs_dstar_*.png")]:
-        stale.unlink()  # drawn by an earlier report of this directory
+    figures = outputs.subfolder(out, "figures")
+    earlier = {p.name for p in [*figures.glob("rate_*.png"), *figures.glob("slope_vs_dstar_*.png")]
+               if p.is_file() and not p.is_symlink()}
     names = plots.rate_figures(table, fits, figures)
     keys = zip(fits["experiment"], fits["quantity"], fits["variable"], fits["target"].astype(str),
                plots.text_column(fits["group"]))
     fits["figure"] = [f"figures/{names[k]}" if k in names else "" for k in keys]
     slope_figures = plots.slope_vs_intrinsic_dim(fits, figures)
-    fits.to_csv(out / "rates.csv", index=False)
+    outputs.write_atomic(out / "rates.csv", lambda f: fits.to_csv(f, index=False))
 
     claim_by_id = {c: _claims.get(c) for c in _claims.names()} | {c.id: c for c in extra_claims}
     panels = sorted(p.name for p in figures.glob("panel_*.png"))
@@ -67,8 +72,85 @@ def write_report(out_dir, *, drop_first: int = 0, n_boot: int = 2000, floor_fact
         *_figures_section(fits, slope_figures, panels),
     ])
     path = out / "report.md"
-    path.write_text(text + "\n")
+    outputs.write_text(path, text + "\n")
+    for stale in earlier - set(names.values()) - set(slope_figures):  # drawn by an earlier report, not this one
+        (figures / stale).unlink(missing_ok=True)
     return path
+
+
+_TEXT_COLUMNS = ("experiment", "cell_id", "status", "message", "target", "target_params", "path", "estimator",
+                 "estimator_params", "options")
+
+
+def read_run(out) -> tuple[pd.DataFrame, dict]:
+    """The results table and the run.json record ({} when absent) of the run folder ``out``, checked: one
+    ValueError naming the file and what is wrong (not a table, a missing or mistyped column, not a run record, a
+    table that another run wrote)."""
+    out = Path(out)
+    if not (out / "results.csv").is_file():
+        raise ValueError(f"out_dir: no results.csv in {out}")
+    try:
+        data = (out / "results.csv").read_bytes()
+    except OSError as err:
+        raise ValueError(f"results.csv: cannot read it in {out}: {err.strerror}") from None
+    run = _read_sidecar(out / "run.json") if (out / "run.json").is_file() else {}
+    if "results_sha256" in run and hashlib.sha256(data).hexdigest() != run["results_sha256"]:
+        raise ValueError(f"results.csv: does not match run.json in {out} (run.json's results_sha256 differs): the "
+                         f"two files come from different runs (e.g. a run killed between writing them); run the "
+                         f"sweep again to rewrite both")
+    try:
+        table = pd.read_csv(io.BytesIO(data), dtype={"message": str}, keep_default_na=True, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:  # EmptyDataError is a ValueError
+        raise ValueError(f"results.csv: not a results table ({' '.join(str(err).split())})") from None
+    missing = [c for c in ("experiment", "seed", "status") if c not in table.columns]
+    if missing:
+        raise ValueError(f"results.csv: missing column(s) {', '.join(missing)}; see the results.csv contract")
+    if "message" in table.columns:
+        table["message"] = table["message"].fillna("")
+    for column in table.columns:
+        text = column in _TEXT_COLUMNS or column.endswith("_method")
+        if not text and not (pd.api.types.is_numeric_dtype(table[column]) or table[column].isna().all()):
+            raise ValueError(f"results.csv: column {column!r} must hold numbers")
+    seeds = table["seed"]
+    if not pd.api.types.is_numeric_dtype(seeds) or seeds.isna().any() or (seeds % 1 != 0).any():
+        raise ValueError("results.csv: column 'seed' must hold integers")
+    return table, run
+
+
+def _read_sidecar(path: Path) -> dict:
+    """run.json, checked where the report reads it (fits, config, root_seed, results_sha256)."""
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as err:
+        raise ValueError(f"run.json: not a JSON record of a run ({' '.join(str(err).split())[:200]})") from None
+    if not isinstance(run, dict):
+        raise ValueError(f"run.json: must be a JSON object, got {type(run).__name__}")
+    _expect("run.json: root_seed", run.get("root_seed", 0), lambda v: isinstance(v, int) and not isinstance(v, bool)
+            and v >= 0, "an integer >= 0")
+    _expect("run.json: results_sha256", run.get("results_sha256", ""), lambda v: isinstance(v, str), "a string")
+    config = run.get("config", {})
+    _expect("run.json: config", config, lambda v: isinstance(v, dict), "an object")
+    for key in ("experiment", "claim"):
+        _expect(f"run.json: config.{key}", config.get(key, []),
+                lambda v: isinstance(v, list) and all(isinstance(e, dict) for e in v), "a list of objects")
+    for j, entry in enumerate(config.get("claim", [])):
+        try:
+            _claims.from_dict(entry)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"run.json: config.claim[{j}]: {' '.join(str(err).split())}") from None
+    _expect("run.json: fits", run.get("fits", []), lambda v: isinstance(v, list), "a list")
+    for j, fit in enumerate(run.get("fits", [])):
+        _expect(f"run.json: fits[{j}]", fit, lambda v: isinstance(v, dict), "an object")
+        for key in ("experiment", "quantity", "variable"):
+            _expect(f"run.json: fits[{j}].{key}", fit.get(key), lambda v: isinstance(v, str), "a string")
+        _expect(f"run.json: fits[{j}].claims", fit.get("claims", []),
+                lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v), "a list of claim ids")
+    return run
+
+
+def _expect(field: str, value, ok, what: str) -> None:
+    if not ok(value):
+        raise ValueError(f"{field}: must be {what}, got {_short(repr(value), 80)}")
 
 
 def _declared_fits(run: dict) -> list[dict] | None:

@@ -172,7 +172,7 @@ def reference(velocity: Velocity, z, T: float = 1.0, t0: float = 0.0, rtol: floa
 
     Raises
     ------
-    RuntimeError if solve_ivp fails; DivergenceError if the result is not finite.
+    RuntimeError if solve_ivp fails; DivergenceError if the velocity or the result is not finite.
     """
     x0 = _initial_state(z)
     T = _validate.end_time("T", T)
@@ -190,7 +190,10 @@ def reference(velocity: Velocity, z, T: float = 1.0, t0: float = 0.0, rtol: floa
     shape = x0.shape
 
     def rhs(t, y):
-        return _velocity_at(velocity, t, y.reshape(shape)).ravel()
+        v = _velocity_at(velocity, t, y.reshape(shape))
+        if not np.all(np.isfinite(v)):  # solve_ivp would shrink its step forever
+            raise DivergenceError(f"reference: the velocity is not finite (NaN or inf) at t = {t:.6g}")
+        return v.ravel()
 
     sol = solve_ivp(rhs, (t0, T), x0.ravel(), method=method, rtol=rtol, atol=atol, t_eval=t_eval)
     if not sol.success:

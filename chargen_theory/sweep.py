@@ -4,16 +4,18 @@ Each (cell, seed) is a *unit*: a pure function of the cell's parameters and a ra
 seed by a stable hash (SHA-256 of canonical JSON -> numpy SeedSequence; never Python's hash(); chargen_theory.cells
 owns the cell's identity and seeding). A finished unit is
 cached as JSON under ``OUT/cache/<key>.json`` (key: parameters + seed + root seed + package version + a hash of
-the package's source + the SHA-256 of the plugins the cell uses (chargen_theory.plugins), so that a code change never
-reuses stale results), written
-atomically, and never recomputed unless ``force``; an interrupted run therefore resumes where it stopped. A unit
+the package's source + the versions of the numerical dependencies + the SHA-256 of the plugins the cell uses
+(chargen_theory.plugins), so that a code change, an upgrade or a plugin edit never reuses stale results), written
+atomically, and never recomputed unless ``force``; an interrupted run therefore resumes where it stopped. A cached
+record is checked exactly as a fresh one and recomputed if it fails. A unit
 that fails is recorded with status "diverged" (FloatingPointError, ct.solvers.DivergenceError, non-finite results)
 or "error" (any other exception) and its message, and is not cached. The table is sorted by the cell parameters and
 seed, so serial, joblib (loky) and Dask runs and reruns give identical tables apart from the timing columns.
 
 Outputs: ``OUT/results.csv`` (columns: ``IDENTITY_COLUMNS``, ``cells.COLUMNS``, then the measurements of the
 kinds in the config) and ``OUT/run.json`` (the configuration, its name and SHA-256 (no machine path), seeds, versions,
-plugins, machine, timestamps, status counts).
+plugins, machine, timestamps, status counts, and ``results_sha256``, the SHA-256 of results.csv, so that a report never
+pairs a table with another run's sidecar). The folder is locked for the run and written as chargen_theory.outputs says.
 """
 from __future__ import annotations
 
@@ -24,17 +26,20 @@ import hashlib
 import importlib.metadata
 import json
 import logging
+import numbers
 import os
 import platform
+import stat
 import sys
-import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__, _validate, cells, config as config_module, experiments, plugins as plugins_module, training
+from . import (__version__, _validate, cells, config as config_module, experiments, outputs,
+               plugins as plugins_module, training)
 
 IDENTITY_COLUMNS = ("experiment", "cell_id", "seed", "status", "message", "seconds")
 TIMING_COLUMNS = ("seconds", "train_seconds")
@@ -46,6 +51,10 @@ CONNECT_TIMEOUT_S = 10
 _ONE_THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                           "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
 _VERSIONED = ("numpy", "scipy", "POT", "torch", "scikit-learn", "pandas", "joblib", "dask", "distributed")
+_NUMERICAL = ("numpy", "scipy", "POT", "torch", "scikit-learn")
+"""The dependencies whose versions are part of every cache key."""
+_MAX_RECORD_BYTES = 1_000_000
+"""A cache record larger than this is not one of ours (records are a few hundred bytes)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,19 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=1)
+def numerical_versions() -> dict:
+    """{package: installed version or None} of the numerical dependencies: part of each cache key."""
+    return {name: _version(name) for name in _NUMERICAL}
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def units(cfg: config_module.Config) -> list[Unit]:
     """All (cell, seed) units of a configuration, without duplicates (a cell listed twice runs once)."""
     found: dict[str, Unit] = {}
@@ -79,7 +101,7 @@ def units(cfg: config_module.Config) -> list[Unit]:
             cid = cells.cell_id(block.kind, cell)
             for seed in range(block.seeds):
                 identity = {"experiment": block.kind, "cell": cell, "seed": seed, "root_seed": cfg.root_seed,
-                            "version": __version__, "code": code_fingerprint()}
+                            "version": __version__, "code": code_fingerprint(), "dependencies": numerical_versions()}
                 used = plugins_module.used_by(block.kind, cell)
                 key = cells.digest({**identity, "plugins": used} if used else identity).hex()[:32]
                 entropy = cells.seed_entropy(block.kind, cell, seed, cfg.root_seed)
@@ -120,18 +142,26 @@ class _NonFinite(ArithmeticError):
 
 
 def _checked_measurements(kind: experiments.Kind, values) -> dict:
+    """The measurements of one unit, fresh or cached: declared names only; strings for ``*_method`` names, finite
+    real numbers (not booleans) otherwise, >= 0 when the kind says so (``Kind.nonnegative``)."""
     if not isinstance(values, dict):
         raise TypeError(f"experiment kind {kind.name!r} returned {type(values).__name__}, not a dict")
     checked = {}
     for name, value in values.items():
         if name not in kind.measurements:
             raise KeyError(f"experiment kind {kind.name!r} returned undeclared measurement {name!r}")
-        if isinstance(value, str):
+        if name.endswith("_method"):
+            if not isinstance(value, str):
+                raise TypeError(f"measurement {name} must be a string, got {value!r}")
             checked[name] = value
             continue
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"measurement {name} must be a real number, got {value!r}")
         number = float(value)
         if not np.isfinite(number):
             raise _NonFinite(f"non-finite result: {name} = {number}")
+        if kind.nonnegative and number < 0:
+            raise ValueError(f"measurement {name} = {number} is negative; kind {kind.name!r} measures errors >= 0")
         checked[name] = number
     return checked
 
@@ -184,8 +214,9 @@ def _executor(jobs: int, backend: str, scheduler: str | None, plugins: tuple = (
         cluster = None
         if scheduler:
             try:
+                _check_scheduler(scheduler)
                 client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
-            except (OSError, TimeoutError, ValueError, TypeError) as err:
+            except Exception as err:  # noqa: BLE001 - whatever a wrong address raises, the user gets one line
                 raise ValueError(f"scheduler: cannot reach Dask scheduler {scheduler!r} within {CONNECT_TIMEOUT_S} s "
                                  f"({_message(err)})") from None
         else:
@@ -210,9 +241,58 @@ def _executor(jobs: int, backend: str, scheduler: str | None, plugins: tuple = (
 
         def imap(todo):
             with parallel_config(backend="loky", inner_max_num_threads=1):
-                yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(task)(u) for u in todo)
+                yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
+                    delayed(_execute_in_worker)(u, plugins) for u in todo)
 
         yield imap
+
+
+def _check_scheduler(address: str) -> None:
+    """Ask ``address`` who it is within CONNECT_TIMEOUT_S seconds of wall time (a server that accepts and never
+    answers would otherwise hold distributed.Client far longer); ValueError unless a Dask scheduler answers."""
+    import asyncio
+    import concurrent.futures
+
+    from distributed.comm import connect
+
+    async def identify():
+        comm = await connect(address, timeout=CONNECT_TIMEOUT_S)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    async def bounded():
+        return await asyncio.wait_for(identify(), CONNECT_TIMEOUT_S)
+
+    pool = concurrent.futures.ThreadPoolExecutor(1)  # its own event loop, also under a running one (notebooks)
+    try:
+        answer = pool.submit(asyncio.run, bounded()).result()
+    except (TimeoutError, asyncio.TimeoutError):
+        raise TimeoutError("no answer") from None
+    finally:
+        pool.shutdown(wait=False)
+    if not (isinstance(answer, dict) and answer.get("type") == "Scheduler"):
+        raise ValueError("the server there is not a Dask scheduler")
+
+
+def _execute_in_worker(unit: Unit, plugins: tuple = ()) -> dict:
+    """``execute`` in a loky worker, which exits as soon as its parent (the sweep's process) dies."""
+    _exit_with_parent(os.getppid())
+    return execute(unit, plugins)
+
+
+@functools.lru_cache(maxsize=None)
+def _exit_with_parent(parent: int) -> None:
+    """Start (once per worker) a daemon thread that ends the process when its parent process ``parent`` is gone
+    (the worker is then re-parented), so that a SIGKILLed sweep leaves no worker computing."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="chargen-exit-with-parent", daemon=True).start()
 
 
 # -- files -------------------------------------------------------------------------------------------------------------
@@ -229,36 +309,36 @@ def check_output_dir(out) -> Path:
     return out
 
 
-def _replace_atomically(path: Path, write, suffix: str) -> None:
-    """Write ``path`` through ``write(file)`` on a temporary file in the same folder, then os.replace: a reader
-    (or a run killed part-way) never sees a half-written file."""
-    handle = tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".tmp-", suffix=suffix, delete=False,
-                                         encoding="utf-8", newline="")
-    try:
-        with handle:
-            write(handle)
-        os.replace(handle.name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(handle.name)
-        raise
-
-
 def write_json_atomic(path: Path, value) -> None:
-    """Write ``value`` as JSON to ``path`` atomically (NaN and inf rejected)."""
-    _replace_atomically(path, lambda f: json.dump(value, f, indent=1, sort_keys=True, allow_nan=False), ".json")
+    """Write ``value`` as JSON to ``path`` atomically (outputs.write_atomic; NaN and inf rejected)."""
+    outputs.write_atomic(path, lambda f: json.dump(value, f, indent=1, sort_keys=True, allow_nan=False))
 
 
 def _read_cached(path: Path, unit: Unit) -> dict | None:
-    """The cached record of ``unit`` (JSON only); None when absent, unreadable or not a finished record."""
+    """The cached record of ``unit``, checked as a fresh one; None (recompute) when absent, not a regular file (a
+    link, folder, FIFO: never opened), too large, not JSON, or not a valid finished record of this unit."""
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
         return None
-    if (isinstance(record, dict) and record.get("key") == unit.key and record.get("status") == "ok"
-            and isinstance(record.get("measurements"), dict) and isinstance(record.get("seconds"), (int, float))):
-        return record
-    return None
+    try:
+        with open(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_RECORD_BYTES:
+                return None
+            record = json.loads(handle.read(_MAX_RECORD_BYTES + 1).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    seconds = record.get("seconds") if isinstance(record, dict) else None
+    if not (isinstance(record, dict) and record.get("key") == unit.key and record.get("status") == "ok"
+            and record.get("message") == "" and isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+            and np.isfinite(seconds) and seconds >= 0):
+        return None
+    try:
+        measurements = _checked_measurements(experiments.get(unit.experiment), record.get("measurements"))
+    except (TypeError, ValueError, KeyError, ArithmeticError):
+        return None
+    return {**record, "measurements": measurements}
 
 
 # -- the sweep ---------------------------------------------------------------------------------------------------------
@@ -293,14 +373,8 @@ def run(cfg, out, jobs: int = 1, backend: str = "loky", scheduler: str | None = 
     if jobs > 1 or backend == "dask":
         plugins_module.check_reachable((u.experiment, u.cell) for u in todo)
     started, clock = _now(), time.perf_counter()
-    with _executor(jobs, backend, scheduler, plugins_module.specs()) as imap:
-        cache = out / "cache"
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise ValueError(f"out: cannot create {str(cache)!r}: {err.strerror}") from None
-        for leftover in [*out.glob(".tmp-*"), *cache.glob(".tmp-*")]:  # from a run killed while writing
-            leftover.unlink(missing_ok=True)
+    with _executor(jobs, backend, scheduler, plugins_module.specs()) as imap, _prepared(out) as cache:
+        _check_cache_entries(cache, todo)
         records = {} if force else {u.key: r for u in todo if (r := _read_cached(cache / f"{u.key}.json", u))}
         pending = [u for u in todo if u.key not in records]
         with tqdm(total=len(todo), initial=len(records), disable=not progress, file=sys.stderr, unit="cell",
@@ -310,12 +384,37 @@ def run(cfg, out, jobs: int = 1, backend: str = "loky", scheduler: str | None = 
                     write_json_atomic(cache / f"{record['key']}.json", record)
                 records[record["key"]] = record
                 bar.update()
-    table = results_table(cfg, todo, records)
-    _replace_atomically(out / "results.csv", lambda f: table.to_csv(f, index=False), ".csv")
-    counts = {status: int((table["status"] == status).sum()) for status in STATUSES}
-    write_json_atomic(out / "run.json", _sidecar(cfg, started, time.perf_counter() - clock, counts,
-                                                 len(pending), jobs, backend, scheduler))
+        table = results_table(cfg, todo, records)
+        text = table.to_csv(index=False, lineterminator="\n")
+        outputs.write_text(out / "results.csv", text)
+        counts = {status: int((table["status"] == status).sum()) for status in STATUSES}
+        sidecar = _sidecar(cfg, started, time.perf_counter() - clock, counts, len(pending), jobs, backend, scheduler)
+        sidecar["results_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        write_json_atomic(out / "run.json", sidecar)
     return table
+
+
+@contextlib.contextmanager
+def _prepared(out: Path):
+    """Create ``out`` and ``out``/cache, hold the folder's lock, remove the temporary files of a killed run; yields
+    the cache folder."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"out: cannot create {str(out)!r}: {err.strerror}") from None
+    with outputs.locked(out):
+        cache = outputs.subfolder(out, "cache")
+        outputs.remove_leftovers(out)
+        outputs.remove_leftovers(cache)
+        yield cache
+
+
+def _check_cache_entries(cache: Path, todo: list[Unit]) -> None:
+    """ValueError before any work if a unit's cache entry is a folder (a record could never be written there)."""
+    for unit in todo:
+        entry = cache / f"{unit.key}.json"
+        if entry.is_dir() and not entry.is_symlink():
+            raise ValueError(f"out: the cache entry {str(entry)!r} is a folder, not a record; remove it")
 
 
 def results_table(cfg: config_module.Config, todo: list[Unit], records: dict):

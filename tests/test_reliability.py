@@ -155,7 +155,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_table(tmp_path):
     done_before = len(_finished(cache))
     assert 0 < done_before < len(reference)
     assert not (out / "results.csv").exists()
-    (cache / ".tmp-left-by-a-kill.json").write_text("{")  # a half-written temporary file, as a kill can leave
+    (cache / ".tmp-chargen-left-by-a-kill.json").write_text("{")  # a half-written temporary file, as a kill can leave
     resumed = ct.sweep.run(TINY, out)
     sidecar = json.loads((out / "run.json").read_text())
     assert sidecar["units_computed"] == len(reference) - done_before

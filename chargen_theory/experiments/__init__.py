@@ -70,6 +70,8 @@ class Kind:
         validation on every cell before any work starts.
     checks : parameter name -> ``check(field, value)`` for parameters outside the shared schema
         (``cells.PARAMETERS``), or to override a shared check; such parameters go to the ``options`` column.
+    nonnegative : every numeric measurement is >= 0 (errors, distances, counts, times); the sweep rejects a
+        negative value, fresh or cached.
     """
 
     name: str
@@ -81,6 +83,7 @@ class Kind:
     description: str = ""
     validate: Callable[[dict], None] | None = None
     checks: Mapping[str, Callable[[str, object], object]] = field(default_factory=dict)
+    nonnegative: bool = False
 
 
 _KINDS: dict[str, Kind] = {}

@@ -51,3 +51,19 @@ def estimator(cell: dict, tgt):
     if params.get("dim") == "intrinsic":
         params["dim"] = int(tgt.intrinsic_dim)
     return velocity.get(cell["estimator"], **params)
+
+
+def check_end_time(cell: dict, tgt) -> None:
+    """ValueError unless the exact flow to T is available: T = 1 on a path whose velocity at t = 1 needs the data
+    law's score (follmer) is allowed only for targets with a closed-form flow map."""
+    from .. import paths
+
+    path = paths.get(cell["path"])
+    try:
+        path.check_velocity_times(np.array([cell["T"]]))
+    except ValueError:
+        try:
+            tgt.flow_map(np.zeros((1, tgt.dim)), cell["T"], path)
+        except NotImplementedError:
+            raise ValueError(f"T: must be < 1 on the {path.name} path for target {cell['target']!r} (its flow to "
+                             f"t = 1 needs the score of the data law), got {cell['T']}") from None

@@ -42,6 +42,17 @@ def run(cell: dict, rng) -> dict:
     return measured
 
 
+def validate(cell: dict) -> None:
+    """Before any work (on the cell with its schedules resolved): m >= the generator's minimum and the exact flow to
+    T available (``build.check_end_time``); the generator's own options are checked when the config builds it."""
+    from ..characteristic import MIN_M
+
+    if cell["m"] < MIN_M:
+        raise ValueError(f"m: must be an integer >= {MIN_M} (the generator holds one characteristic out), "
+                         f"got {cell['m']}")
+    build.check_end_time(cell, build.target(cell))
+
+
 KIND = Kind(
     name="chargen_vs_n",
     run=run,
@@ -54,5 +65,7 @@ KIND = Kind(
     fits=(Fit("total_coupling", "n", ("chargen_end_to_end", "fm_end_to_end_gao2024")),
           Fit("total_w2", "n", ("chargen_end_to_end", "fm_end_to_end_gao2024"))),
     level=("n",),
+    validate=validate,
+    nonnegative=True,
     description="full ledger of a generator (velocity, Euler, fitting, total W2) vs sample size n",
 )

@@ -31,6 +31,11 @@ def run(cell: dict, rng) -> dict:
     return record
 
 
+def validate(cell: dict) -> None:
+    """Before any work: the exact flow to T must be available (``build.check_end_time``)."""
+    build.check_end_time(cell, build.target(cell))
+
+
 KIND = Kind(
     name="euler_vs_h",
     run=run,
@@ -38,5 +43,7 @@ KIND = Kind(
     measurements=("euler_error", "euler_error_method", "euler_w2", "euler_w2_method"),
     fits=(Fit("euler_error", "h", ("euler_first_order",)), Fit("euler_w2", "h", ("euler_first_order",))),
     level=("K",),
+    validate=validate,
+    nonnegative=True,
     description="Euler error of the exact velocity vs step h = T/K (coupling bound; Bures W2 for Gaussians)",
 )

@@ -17,5 +17,6 @@ KIND = Kind(
     fits=(Fit("velocity_l2", "n", ("chargen_velocity_rate", "chargen_manifold_rate",
                                    "velocity_fixed_T_parametric")),),
     level=("n",),
+    nonnegative=True,
     description="velocity L2 error vs n for targets of intrinsic dimension d_star in ambient dimension D",
 )

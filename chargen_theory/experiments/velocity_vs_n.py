@@ -30,5 +30,6 @@ KIND = Kind(
     measurements=MEASUREMENTS,
     fits=(Fit("velocity_l2", "n", ("chargen_velocity_rate", "velocity_fixed_T_parametric")),),
     level=("n",),
+    nonnegative=True,
     description="velocity-matching L2 error of an estimator vs sample size n (exact velocity as reference)",
 )

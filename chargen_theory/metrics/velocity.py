@@ -36,8 +36,12 @@ class VelocityL2:
     n_eval: int
 
 
+N_SLICES = 10
+"""Default number of time slices of ``velocity_l2`` (it needs n_eval >= 2 n_slices)."""
+
+
 def velocity_l2(est, target: Target, path: str | Interpolant, T: float = 1.0, n_eval: int = 4000,
-                rng: np.random.Generator | None = None, n_slices: int = 10) -> VelocityL2:
+                rng: np.random.Generator | None = None, n_slices: int = N_SLICES) -> VelocityL2:
     """L2 error of a velocity estimate against the target's exact velocity, by stratified Monte Carlo.
 
     t is stratified: [0, T] is cut into n_eval' = n_slices * (n_eval // n_slices) equal strata with one uniform

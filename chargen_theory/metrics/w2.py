@@ -2,6 +2,9 @@
 sliced W2, and the estimation floor of an empirical estimator (docs/theory.md section 3).
 
 Every function returns W2 itself (a distance, in the units of x), never W2^2, unless its docstring says otherwise.
+W2 is positively homogeneous, so every function divides the data by a common power of two near their largest
+magnitude (exact, no rounding) and multiplies the result back: data at 1e-200 or 1e200 give the same relative
+accuracy as data at 1, never an underflow to 0 or an overflow to inf; a W2 beyond float64 raises ValueError.
 """
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ import numpy as np
 # which costs seconds in every fresh sweep worker. Set before the first import of POT; a user's own setting wins.
 os.environ.setdefault("POT_BACKEND_DISABLE_PYTORCH", "1")
 import ot  # noqa: E402
+
+from scipy.spatial.distance import cdist  # noqa: E402
 
 from .. import _validate
 
@@ -34,6 +39,27 @@ def _sample_pair(x, y) -> tuple[np.ndarray, np.ndarray]:
     if x.shape[0] == 0 or y.shape[0] == 0:
         raise ValueError("x, y: need at least one point each")
     return x, y
+
+
+def _scale(*arrays: np.ndarray) -> float:
+    """A power of two within a factor 2 of the largest |entry| of ``arrays`` (1 if all vanish): dividing by it is
+    exact and brings every entry into [-2, 2]."""
+    top = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
+    return 1.0 if top == 0.0 else float(np.ldexp(1.0, np.frexp(top)[1] - 1))
+
+
+def _unscaled(value: float, scale: float) -> float:
+    """``value * scale``, a distance computed on data divided by ``scale``; ValueError if it overflows float64."""
+    result = float(value) * scale
+    if not np.isfinite(result):
+        raise ValueError(f"x, y: W2 = {float(value):.6g} * {scale:.6g} exceeds the float64 range")
+    return result
+
+
+def _norm(d: np.ndarray) -> float:
+    """The root sum of squares of ``d``, rescaled so that tiny entries do not underflow when squared."""
+    scale = _scale(d)
+    return float(np.sqrt(np.sum((d / scale) ** 2))) * scale
 
 
 def _psd_sqrt(field: str, S: np.ndarray) -> np.ndarray:
@@ -68,12 +94,14 @@ def w2_gaussian(m1, S1, m2, S2) -> float:
     m2 = _validate.finite_array("m2", m2, shape=(D,))
     S1 = _covariance("S1", S1, D)
     S2 = _covariance("S2", S2, D)
+    scale = _scale(m1, m2, np.sqrt(np.abs(S1)), np.sqrt(np.abs(S2)))  # means scale like x, covariances like x^2
+    m1, m2, S1, S2 = m1 / scale, m2 / scale, S1 / scale / scale, S2 / scale / scale
     _psd_sqrt("S1", S1)  # validates S1 as PSD
     root2 = _psd_sqrt("S2", S2)
     cross = root2 @ S1 @ root2
     cross_eigs = np.clip(np.linalg.eigvalsh(0.5 * (cross + cross.T)), 0.0, None)
-    w2_squared = np.sum((m1 - m2) ** 2) + np.trace(S1) + np.trace(S2) - 2.0 * np.sum(np.sqrt(cross_eigs))
-    return float(np.sqrt(max(w2_squared, 0.0)))
+    bures_squared = np.trace(S1) + np.trace(S2) - 2.0 * np.sum(np.sqrt(cross_eigs))
+    return _unscaled(np.hypot(_norm(m1 - m2), np.sqrt(max(bures_squared, 0.0))), scale)
 
 
 def _one_dim(field: str, x) -> np.ndarray:
@@ -97,13 +125,15 @@ def w2_1d(x, y) -> float:
     """
     x = np.sort(_one_dim("x", x))
     y = np.sort(_one_dim("y", y))
+    scale = _scale(x, y)
+    x, y = x / scale, y / scale
     n, m = x.shape[0], y.shape[0]
     if n == m:
-        return float(np.sqrt(np.mean((x - y) ** 2)))
+        return _unscaled(_norm(x - y) / np.sqrt(n), scale)
     breaks = np.union1d(np.arange(1, n + 1, dtype=np.int64) * m, np.arange(1, m + 1, dtype=np.int64) * n)
     weights = np.diff(breaks, prepend=0) / (n * m)
     gaps = x[(breaks - 1) // m] - y[(breaks - 1) // n]
-    return float(np.sqrt(np.sum(weights * gaps ** 2)))
+    return _unscaled(_norm(np.sqrt(weights) * gaps), scale)
 
 
 def default_num_itermax(n: int, m: int) -> int:
@@ -114,7 +144,8 @@ def default_num_itermax(n: int, m: int) -> int:
 def w2(x, y, num_itermax: int | None = None) -> float:
     """Exact W2 (not squared) between the uniform empirical measures of x and y, by converged network simplex.
 
-    Uses POT ``ot.emd2`` on ``ot.dist`` (squared Euclidean cost, so W2 = sqrt(emd2)); 1-D data go to ``w2_1d``.
+    Uses POT ``ot.emd2`` on the squared Euclidean cost (scipy ``cdist``, summed squared differences: no
+    cancellation for nearby points), so W2 = sqrt(emd2); 1-D data go to ``w2_1d``.
     Cost O(n^3 log n) time and O(n m) memory.
 
     Parameters
@@ -131,15 +162,16 @@ def w2(x, y, num_itermax: int | None = None) -> float:
         else _validate.positive_int("num_itermax", num_itermax)
     if x.shape[1] == 1:
         return w2_1d(x, y)
+    scale = _scale(x, y)
     a = np.full(x.shape[0], 1.0 / x.shape[0])
     b = np.full(y.shape[0], 1.0 / y.shape[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # POT only warns on non-convergence; we raise instead
-        cost, log = ot.emd2(a, b, ot.dist(x, y), numItermax=cap, log=True)
+        cost, log = ot.emd2(a, b, cdist(x / scale, y / scale, "sqeuclidean"), numItermax=cap, log=True)
     if log["result_code"] != 1:
         raise OTNotConvergedError(f"w2: exact OT did not converge (POT result_code {log['result_code']}: "
                                   f"{log['warning']}; num_itermax={cap}, n={x.shape[0]}, m={y.shape[0]})")
-    return float(np.sqrt(max(float(cost), 0.0)))
+    return _unscaled(np.sqrt(max(float(cost), 0.0)), scale)
 
 
 def coupling_error(x, y) -> float:
@@ -155,7 +187,8 @@ def coupling_error(x, y) -> float:
     x, y = _sample_pair(x, y)
     if x.shape != y.shape:
         raise ValueError(f"y: must have the same shape as x {x.shape} (paired samples), got {y.shape}")
-    return float(np.sqrt(np.mean(np.sum((x - y) ** 2, axis=1))))
+    scale = _scale(x, y)
+    return _unscaled(_norm(x / scale - y / scale) / np.sqrt(x.shape[0]), scale)
 
 
 def sliced_w2(x, y, n_projections: int = 200, *, rng: np.random.Generator) -> float:
@@ -173,7 +206,8 @@ def sliced_w2(x, y, n_projections: int = 200, *, rng: np.random.Generator) -> fl
     n_projections = _validate.positive_int("n_projections", n_projections)
     directions = _validate.generator("rng", rng).standard_normal((x.shape[1], n_projections))
     directions /= np.linalg.norm(directions, axis=0, keepdims=True)
-    return float(ot.sliced_wasserstein_distance(x, y, projections=directions, p=2))
+    scale = _scale(x, y)
+    return _unscaled(ot.sliced_wasserstein_distance(x / scale, y / scale, projections=directions, p=2), scale)
 
 
 def estimation_floor(target, n: int, rng: np.random.Generator, method: str = "emd", repeats: int = 5,

@@ -94,7 +94,7 @@ class KDEVelocity(VelocityEstimator):
     name = "kde"
 
     def __init__(self, bandwidth="scott", dim: int | str = "ambient", t_max: float = 0.999):
-        rule_or_value("bandwidth", bandwidth, BANDWIDTH_RULES, _validate.positive_float)
+        rule_or_value("bandwidth", bandwidth, BANDWIDTH_RULES, _validate.bandwidth)
         check_dimension(dim)
         _validate.end_time("t_max", t_max)
         self.bandwidth = bandwidth

@@ -53,8 +53,8 @@ class NadarayaWatsonVelocity(VelocityEstimator):
 
     def __init__(self, bandwidth_x="rule", bandwidth_t="rule", pairs_per_sample: int = 8, t_max: float = 0.999,
                  dim: int | str = "ambient"):
-        rule_or_value("bandwidth_x", bandwidth_x, BANDWIDTH_RULES, _validate.positive_float)
-        rule_or_value("bandwidth_t", bandwidth_t, BANDWIDTH_RULES, _validate.positive_float)
+        rule_or_value("bandwidth_x", bandwidth_x, BANDWIDTH_RULES, _validate.bandwidth)
+        rule_or_value("bandwidth_t", bandwidth_t, BANDWIDTH_RULES, _validate.bandwidth)
         _validate.positive_int("pairs_per_sample", pairs_per_sample)
         _validate.end_time("t_max", t_max)
         check_dimension(dim)
