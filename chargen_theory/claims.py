@@ -310,7 +310,14 @@ def _end_time(group):
     try:
         return float(value)
     except (TypeError, ValueError):
-        return str(value)
+        pass
+    try:  # a schedule as the results table writes it: {"schedule": "EXPRESSION"} (chargen_theory.schedules)
+        parsed = json.loads(value) if isinstance(value, str) else value
+        if isinstance(parsed, dict) and set(parsed) == {"schedule"}:
+            return str(parsed["schedule"])
+    except ValueError:
+        pass
+    return str(value)
 
 
 def _time_unmet(claim, T, classes, why) -> str:

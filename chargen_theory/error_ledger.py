@@ -130,7 +130,7 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
     try:  # built before any work, so that a bad option fails first
         model = generators.get(generator, **(generator_options or {}))
     except (ValueError, TypeError) as err:
-        raise ValueError(f"generator_options: {' '.join(str(err).split())}") from None
+        raise ValueError(f"generator_options.{' '.join(str(err).split())}") from None
     if isinstance(target, str):
         from . import targets
 

@@ -79,7 +79,7 @@ def _write(out: Path, table: pd.DataFrame, run: dict, drop_first, n_boot, floor_
 
 
 _TEXT_COLUMNS = ("experiment", "cell_id", "status", "message", "target", "target_params", "path", "estimator",
-                 "estimator_params", "options")
+                 "estimator_params", "generator", "generator_params", "options", "resolved")
 
 
 def read_run(out) -> tuple[pd.DataFrame, dict]:
@@ -109,12 +109,33 @@ def read_run(out) -> tuple[pd.DataFrame, dict]:
         table["message"] = table["message"].fillna("")
     for column in table.columns:
         text = column in _TEXT_COLUMNS or column.endswith("_method")
-        if not text and not (pd.api.types.is_numeric_dtype(table[column]) or table[column].isna().all()):
+        if not text and not (pd.api.types.is_numeric_dtype(table[column]) or table[column].isna().all()
+                             or _numbers_or_schedules(column, table[column])):
             raise ValueError(f"results.csv: column {column!r} must hold numbers")
     seeds = table["seed"]
     if not pd.api.types.is_numeric_dtype(seeds) or seeds.isna().any() or (seeds % 1 != 0).any():
         raise ValueError("results.csv: column 'seed' must hold integers")
     return table, run
+
+
+def _numbers_or_schedules(column: str, values: pd.Series) -> bool:
+    """Whether a schedulable parameter column (T, K, m) holds numbers and schedules (``{"schedule": ...}`` JSON)."""
+    from . import schedules
+
+    if column not in cells.PARAMETERS or not cells.PARAMETERS[column].schedulable:
+        return False
+    for value in values.dropna():
+        try:
+            float(value)
+            continue
+        except (TypeError, ValueError):
+            pass
+        try:
+            if not schedules.is_schedule(json.loads(value)):
+                return False
+        except (TypeError, ValueError):
+            return False
+    return True
 
 
 def _read_sidecar(path: Path) -> dict:

@@ -26,7 +26,7 @@ def _detrended_noise(rng, sigma, n_seeds):
 GAUSS_2D = '{"cov": [[1.0, 0.0], [0.0, 1.0]], "mean": [0.0, 0.0]}'
 GAUSS_3D = '{"cov": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], "mean": [0.0, 0.0, 0.0]}'
 SQUARE = '{"high": [1.0, 1.0], "low": [0.0, 0.0]}'
-SCHEDULE = "1 - n^(-1/2)"     # an early-stopping time that tends to 1 with n
+SCHEDULE = '{"schedule":"1 - n^(-1/2)"}'  # an early-stopping time that tends to 1 with n, as a sweep writes it
 
 
 def synthetic_run(out_dir, rng):
