@@ -47,7 +47,9 @@ is not a column of the table while ``Q_lower`` and ``Q_upper`` are (chargen_vs_n
 fitted like any quantity (the lower one windowed by ``Q_lower_floor``) and the row, with ci_method "bracket", holds
 their slopes and CIs in lower_slope, lower_ci_low, lower_ci_high, upper_slope, upper_ci_low, upper_ci_high; its
 slope, ci_low, ci_high, r2 and intercept are empty, n_levels_used and n_seeds are those of the weaker fit, the window
-(level_min_used, level_max_used) is the union of both. "refuted" counts as a contradiction (CONTRADICTIONS).
+(level_min_used, level_max_used) is the union of both, over which the claim's log factor is taken. For a claim of
+kind "rate" an upper bound decaying provably faster also refutes. "refuted" counts as a contradiction
+(CONTRADICTIONS).
 """
 from __future__ import annotations
 
@@ -417,6 +419,10 @@ def _bracket_rows(group, experiment, quantity, variable, key, together, claims, 
         compared = with_log if np.isfinite(with_log) else claimed
         if compared * (1 if variable == "h" else -1) > 0:
             label, reason = bound_verdict(lower, upper, compared, variable=variable, max_ci_width_rel=max_ci_width_rel)
+            faster = upper is not None and not _bound_fit_problem(upper) and (
+                upper.ci_high < compared if variable == "n" else upper.ci_low > compared)
+            if claim.kind == "rate" and label != "refuted" and faster:  # an exact rate also fails when faster
+                label, reason = "refuted", "the upper bound decays provably faster than the claimed exact rate"
         else:
             label, reason = "inconclusive", f"the claimed slope with its log factor is {compared:.3g} over the window"
         unmet = _claims.scope(claim, {**key, "varies_with": together}, quantity)

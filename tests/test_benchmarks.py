@@ -25,7 +25,7 @@ def write(folder: Path, name: str, body: str) -> None:
 
 def test_discovers_every_comparison_in_order(runner):
     modules = runner.discover(BENCH)
-    assert [m.NAME for m in modules] == ["mlp_train", "euler_sample", "kernel_velocity", "w2_exact", "gmm_velocity",
+    assert [m.NAME for m in modules] == ["mlp_train", "euler_sample", "kernel_velocity", "w2_exact", "sliced", "gmm_velocity",
                                          "one_step", "sweep_jobs", "cost_growth"]
 
 

@@ -160,6 +160,16 @@ def test_fit_rates_judges_the_bracket(lower_slope, upper_slope, expected, note):
     assert ("refuted" in rates.CONTRADICTIONS) and expected in rates.BOUND_VERDICTS
 
 
+def test_an_exact_rate_is_also_refuted_by_an_upper_bound_decaying_faster():
+    exact = ct.claims.from_dict({"id": "bracket_rate", "quantity": "w2_target", "variable": "n", "exponent": -0.5,
+                                 "kind": "rate", "bounds": "w2_target"})
+    table = bracket_table(-0.9, -0.8, np.random.default_rng(12))
+    upper_bound, rate = (rates.fit_rates(table, [FIT | {"claims": [c.id]}], extra_claims=[c], n_boot=400).iloc[0]
+                         for c in (CLAIM, exact))
+    assert upper_bound["verdict"] == "consistent"
+    assert rate["verdict"] == "refuted" and "faster than the claimed exact rate" in rate["note"]
+
+
 def test_a_lower_bound_flattening_at_its_floor_does_not_refute():
     # 2 n^-0.7 sinks below 0.05 from n = 250 on: the last levels read the floor, which decays at 0
     table = bracket_table(-0.7, -0.5, np.random.default_rng(4), floor=0.05)
