@@ -275,7 +275,8 @@ def bound_verdict(lower_fit: SlopeFit | None, upper_fit: SlopeFit | None, claime
       outside its fit window (``fit_slope``'s ``floors_by_seed``), so a bound that flattens at its floor cannot
       refute; neither can a fit with < 3 levels, < 2 seeds or no CI.
     - "consistent" when the upper bound's slope CI reaches a (n: ci_low <= a; h: ci_high >= a) and is no wider than
-      ``max_ci_width_rel`` x |a| (a wider CI reaches everything).
+      ``max_ci_width_rel`` x |a| (a wider CI reaches everything), or lies wholly on the fast side of a (n:
+      ci_high < a; h: ci_low > a), whatever its width.
     - "inconclusive" otherwise; the reason says which bound is too loose or unusable.
     The reason is empty for a verdict that both bounds agree on.
     """
@@ -309,7 +310,7 @@ def bound_verdict(lower_fit: SlopeFit | None, upper_fit: SlopeFit | None, claime
         return "refuted", note
     if upper_reaches:
         width, limit = upper_fit.ci_high - upper_fit.ci_low, max_ci_width_rel * abs(a)
-        if width <= limit:
+        if width <= limit or interval(upper_fit)[1] < sign * a:  # wholly on the fast side: decided at any width
             return "consistent", ""
         upper_reason = (f"upper bound's slope CI {text(upper_fit)} is wider than {max_ci_width_rel:g} x |a| = "
                         f"{limit:.3g}")

@@ -170,6 +170,19 @@ def test_an_exact_rate_is_also_refuted_by_an_upper_bound_decaying_faster():
     assert rate["verdict"] == "refuted" and "faster than the claimed exact rate" in rate["note"]
 
 
+def test_an_upper_bound_wholly_faster_than_a_flat_claim_is_consistent_at_any_width():
+    # a claim of slope -0.05 (the end-to-end claim's n^(-1/5) log n over n <= 4000): an upper bound decaying like
+    # n^-0.4 with a CI wider than 0.05 is wholly on the fast side, so the claim holds; straddling it would not decide
+    flat = ct.claims.from_dict({"id": "flat", "quantity": "w2_target", "variable": "n", "exponent": -0.05,
+                                "bounds": "w2_target"})
+    table = bracket_table(-0.5, -0.4, np.random.default_rng(13))
+    rng = np.random.default_rng(14)
+    table["w2_target_upper"] *= np.exp(0.3 * rng.standard_normal(len(table)))     # a wide upper-bound CI
+    row = rates.fit_rates(table, [FIT | {"claims": ["flat"]}], extra_claims=[flat], n_boot=400).iloc[0]
+    assert row["upper_ci_high"] - row["upper_ci_low"] > 0.05 and row["upper_ci_high"] < -0.05
+    assert row["verdict"] == "consistent"
+
+
 def test_a_lower_bound_flattening_at_its_floor_does_not_refute():
     # 2 n^-0.7 sinks below 0.05 from n = 250 on: the last levels read the floor, which decays at 0
     table = bracket_table(-0.7, -0.5, np.random.default_rng(4), floor=0.05)
