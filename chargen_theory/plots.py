@@ -172,7 +172,7 @@ def bracket_figures(results: pd.DataFrame, rates: pd.DataFrame, figures_dir) -> 
             claims = fits[(fits["target"].astype(str) == target) & (text_column(fits["group"]) == group)]
             group_rows = rows[(row_targets == target) & (row_groups == group)]
             _draw_bracket(group_rows, claims, quantity, variable, f"{experiment}: {quantity} vs {variable}\n"
-                          f"{_cut('; '.join(p for p in (target, group) if p), 110)}", figures_dir / name)
+                          f"{_cut('; '.join(p for p in (target, group) if p), 90)}", figures_dir / name)
             written[(experiment, quantity, variable, target, group)] = name
     return written
 
