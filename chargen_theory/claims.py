@@ -74,6 +74,7 @@ QUANTITY_BOUNDS = {
     "euler_error": "euler", "euler_w2": "euler",
     "euler_hat_error": "w2_law_XT", "total_coupling": "w2_law_XT", "total_w2": "w2_law_XT",
     "w2": "empirical_w2",
+    "w2_target": "w2_target",  # the bracket: w2_target_lower / w2_target_upper (metrics.bounds.bracket)
 }
 STANDINGS = {
     "stated": "the statement was read in the source (abstract, HTML or text) for this registry",

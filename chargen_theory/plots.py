@@ -5,11 +5,14 @@ groups each (more groups go to further pages): per group the RMS over seeds, a b
 largest seed, the fitted line over the window used, the estimation floor where there is one, and each claim's
 slope as a reference line through the centre of the fitted line. ``slope_vs_intrinsic_dim`` draws measured
 slopes against d* with one colour per ambient D and one marker per estimator and tuning rule, the claimed slopes, and
-groups outside every drawn claim's scope as hollow, faded markers. Figures use matplotlib's Agg canvas (no pyplot
+groups outside every drawn claim's scope as hollow, faded markers. ``bracket_figures`` draws, per group of a bracket
+quantity (W2 to the target), its lower and upper bounds, the EMD W2 with its floor and the claims on one pair of
+axes. Figures use matplotlib's Agg canvas (no pyplot
 state), seaborn's theme, 100 dpi; each PNG is well under 200 KB.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from pathlib import Path
@@ -147,6 +150,84 @@ def _draw_fit(ax, fit, color, styles):
     for _, row in fit.iterrows():
         ax.plot(x, y_centre * (x / centre) ** row["claimed_slope"], ls=styles[row["claim_id"]], color=color, lw=0.9,
                 alpha=0.7)
+
+
+# bracket_figures: (column suffix or column, legend, colour index); floors come from level_arrays' <column>_floor
+_BRACKET_SERIES = (("{q}_upper", "upper bound (coupling to X_1)", 0), ("{q}_lower", "lower bound (Gelbrich / sliced)", 1),
+                   ("total_w2", "EMD W2 to the law of X_T (total_w2)", 2),
+                   ("early_stopping_upper", "early stopping: coupling X_T vs X_1", 3))
+
+
+def bracket_figures(results: pd.DataFrame, rates: pd.DataFrame, figures_dir) -> dict[tuple, str]:
+    """One log-log figure per group of a bracket quantity Q (rates rows with ci_method "bracket", e.g. Q =
+    w2_target): the RMS over seeds (seed min-max band) of Q_upper, of Q_lower with its floor Q_lower_floor, of
+    total_w2 with its floor and of early_stopping_upper where the table has them, the fitted slopes with their 95%
+    CIs in the legend, and each claim's slope over the window (``claimed_slope_with_log``, what the verdict
+    compares) as a line through the geometric centre of the upper bound. Returns {(experiment, quantity, variable,
+    target, group): file name} like ``rate_figures``."""
+    figures_dir = Path(figures_dir)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    selected = rates[rates["ci_method"] == "bracket"] if "ci_method" in rates.columns else rates.iloc[:0]
+    for (experiment, quantity, variable), fits in selected.groupby(["experiment", "quantity", "variable"], sort=True):
+        rows = results[results["experiment"] == experiment]
+        together = [c for c in str(fits["varies_with"].iloc[0]).split(",") if c and c != "nan"]
+        row_targets, row_groups = _row_keys(rows, variable, together)
+        for target, group in dict.fromkeys(zip(fits["target"].astype(str), text_column(fits["group"]))):
+            tag = hashlib.sha256(f"{target}|{group}".encode()).hexdigest()[:8]
+            name = _file_name(f"bracket_{experiment}_{quantity}_vs_{variable}_{target}_{tag}")
+            claims = fits[(fits["target"].astype(str) == target) & (text_column(fits["group"]) == group)]
+            group_rows = rows[(row_targets == target) & (row_groups == group)]
+            _draw_bracket(group_rows, claims, quantity, variable, f"{experiment}: {quantity} vs {variable}\n"
+                          f"{_cut('; '.join(p for p in (target, group) if p), 90)}", figures_dir / name)
+            written[(experiment, quantity, variable, target, group)] = name
+    return written
+
+
+def _draw_bracket(rows, claims, quantity, variable, title, path):
+    first = claims.iloc[0]
+    slopes = {f"{quantity}_{side}": f", slope {_slope_text(first, side)}" for side in ("lower", "upper")}
+    with sns.axes_style("whitegrid"), sns.plotting_context("paper", font_scale=0.9):
+        fig = Figure(figsize=_SIZE, dpi=DPI)
+        ax = fig.add_subplot()
+        colors = sns.color_palette("colorblind", len(_BRACKET_SERIES))
+        centre = None
+        for column, label, color in _BRACKET_SERIES:
+            column = column.format(q=quantity)
+            if column not in rows.columns or not pd.to_numeric(rows[column], errors="coerce").notna().any():
+                continue
+            levels, values, floors, _ = level_arrays(rows, column, variable)
+            _draw_group(ax, levels, values, floors, colors[color], label + slopes.get(column, ""),
+                        f"floor of {column}")
+            rms = rms_over_seeds(values)
+            keep = np.isfinite(rms) & (rms > 0)
+            if column == f"{quantity}_upper" and keep.any():
+                centre = (math.exp(np.log(levels[keep]).mean()), math.exp(np.log(rms[keep]).mean()))
+        for i, (_, claim) in enumerate(claims.iterrows()):
+            slope = claim["claimed_slope_with_log"]
+            slope = slope if np.isfinite(slope) else claim["claimed_slope"]
+            lo, hi = claim["level_min_used"], claim["level_max_used"]
+            if centre is None or not np.isfinite([lo, hi]).all():
+                continue
+            x = np.geomspace(lo, hi, 20)
+            ax.plot(x, centre[1] * (x / centre[0]) ** slope, ls=_CLAIM_STYLES[i % len(_CLAIM_STYLES)], color="0.2",
+                    lw=1.0, label=f"claim {claim['claim_id']} (slope {slope:.3g}): {claim['verdict']}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        _level_ticks(ax, np.unique(pd.to_numeric(rows[variable], errors="coerce").dropna()))
+        ax.set_xlabel(VARIABLE_LABELS.get(variable, variable))
+        ax.set_ylabel(f"bounds on {quantity}, W2 [data units]", fontsize=7)
+        ax.set_title(title, fontsize=7)
+        ax.legend(fontsize=5.5, loc="best", framealpha=0.8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=DPI)
+
+
+def _slope_text(fit, side: str) -> str:
+    values = [fit.get(f"{side}_{c}", math.nan) for c in ("slope", "ci_low", "ci_high")]
+    if not np.isfinite(values[0]):
+        return "n/a"
+    return f"{values[0]:.3g} [{values[1]:.3g}, {values[2]:.3g}]"
 
 
 def slope_vs_intrinsic_dim(rates: pd.DataFrame, figures_dir, experiment: str = "intrinsic_dim") -> list[str]:

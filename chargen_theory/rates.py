@@ -42,10 +42,18 @@ over the window used (``claimed_slope_with_log``; the pure exponent when there i
 
 Bound verdicts (``bound_verdict``) judge an upper-bound claim from fits of a lower and an upper bound on the error
 (``metrics.bracket``): "refuted" (the lower bound decays provably more slowly), "consistent" (the upper bound's slope
-CI reaches the claim) or "inconclusive".
+CI reaches the claim) or "inconclusive". ``fit_rates`` uses them for a bracket quantity Q: a declared quantity that
+is not a column of the table while ``Q_lower`` and ``Q_upper`` are (chargen_vs_n's "w2_target"). Both bounds are
+fitted like any quantity (the lower one windowed by ``Q_lower_floor``) and the row, with ci_method "bracket", holds
+their slopes and CIs in lower_slope, lower_ci_low, lower_ci_high, upper_slope, upper_ci_low, upper_ci_high; its
+slope, ci_low, ci_high, r2 and intercept are empty, n_levels_used and n_seeds are those of the weaker fit, the window
+(level_min_used, level_max_used) is the union of both, over which the claim's log factor is taken. For a claim of
+kind "rate" an upper bound decaying provably faster also refutes. "refuted" counts as a contradiction
+(CONTRADICTIONS).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from dataclasses import dataclass
@@ -57,14 +65,15 @@ from scipy import stats
 from . import _validate, cells, claims as _claims
 
 VERDICTS = ("consistent", "faster than bound", "faster", "slower", "inconclusive", "out of scope")
-CONTRADICTIONS = ("faster", "slower")  # the verdicts that contradict a claim
+CONTRADICTIONS = ("faster", "slower", "refuted")  # the verdicts that contradict a claim (refuted: bound_verdict)
 
 # rates.csv: these columns, with the table's parameter columns (cells.COLUMNS) inserted after "variable"
 RATES_COLUMNS = ("experiment", "quantity", "variable", "varies_with", "group", "claim_id", "claim_kind",
                  "claimed_slope", "claimed_slope_with_log", "slope", "ci_low", "ci_high", "ci_method", "slope_finest",
                  "r2",
                  "n_levels_used", "n_levels_total", "n_dropped_floor", "n_diverged", "n_seeds", "method", "intercept",
-                 "level_min_used", "level_max_used", "verdict", "note", "figure")
+                 "level_min_used", "level_max_used", "lower_slope", "lower_ci_low", "lower_ci_high", "upper_slope",
+                 "upper_ci_low", "upper_ci_high", "verdict", "note", "figure")
 
 
 @dataclass(frozen=True)
@@ -266,7 +275,8 @@ def bound_verdict(lower_fit: SlopeFit | None, upper_fit: SlopeFit | None, claime
       outside its fit window (``fit_slope``'s ``floors_by_seed``), so a bound that flattens at its floor cannot
       refute; neither can a fit with < 3 levels, < 2 seeds or no CI.
     - "consistent" when the upper bound's slope CI reaches a (n: ci_low <= a; h: ci_high >= a) and is no wider than
-      ``max_ci_width_rel`` x |a| (a wider CI reaches everything).
+      ``max_ci_width_rel`` x |a| (a wider CI reaches everything), or lies wholly on the fast side of a (n:
+      ci_high < a; h: ci_low > a), whatever its width.
     - "inconclusive" otherwise; the reason says which bound is too loose or unusable.
     The reason is empty for a verdict that both bounds agree on.
     """
@@ -300,7 +310,7 @@ def bound_verdict(lower_fit: SlopeFit | None, upper_fit: SlopeFit | None, claime
         return "refuted", note
     if upper_reaches:
         width, limit = upper_fit.ci_high - upper_fit.ci_low, max_ci_width_rel * abs(a)
-        if width <= limit:
+        if width <= limit or interval(upper_fit)[1] < sign * a:  # wholly on the fast side: decided at any width
             return "consistent", ""
         upper_reason = (f"upper bound's slope CI {text(upper_fit)} is wider than {max_ci_width_rel:g} x |a| = "
                         f"{limit:.3g}")
@@ -337,10 +347,16 @@ def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), seed: int = 0,
     out = []
     for (experiment, quantity, variable), (claim_ids, together) in plan.items():
         rows = table[table["experiment"] == experiment]
-        if quantity not in rows.columns or variable not in rows.columns:
+        bracket = is_bracket(rows, quantity)
+        if (quantity not in rows.columns and not bracket) or variable not in rows.columns:
             continue
         for key, group in _groups(rows, variable, together):
             stream = f"{experiment}|{quantity}|{variable}|{key.get('target')}|{describe_group(key)}"
+            if bracket:
+                out += _bracket_rows(group, experiment, quantity, variable, key, together,
+                                     [registry[c] for c in claim_ids], params, seed, stream, max_ci_width_rel,
+                                     n_boot=n_boot, drop_first=drop_first, floor_factor=floor_factor)
+                continue
             fit, n_diverged = _fit_group(group, quantity, variable, seed, stream,
                                          n_boot=n_boot, drop_first=drop_first, floor_factor=floor_factor)
             if fit is None:
@@ -374,6 +390,60 @@ def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), seed: int = 0,
                 })
     columns = list(RATES_COLUMNS[:3]) + params + list(RATES_COLUMNS[3:])
     return pd.DataFrame(out, columns=columns)
+
+
+def is_bracket(table: pd.DataFrame, quantity: str) -> bool:
+    """Whether ``quantity`` is a bracket in ``table``: not a column itself, while ``<quantity>_lower`` and
+    ``<quantity>_upper`` are (bounds on it, e.g. w2_target_lower and w2_target_upper)."""
+    return quantity not in table.columns and {f"{quantity}_lower", f"{quantity}_upper"} <= set(table.columns)
+
+
+def _bracket_rows(group, experiment, quantity, variable, key, together, claims, params, seed, stream,
+                  max_ci_width_rel, **options) -> list[dict]:
+    """The rates rows of one group of a bracket quantity: both bounds fitted, each claim judged by
+    ``bound_verdict`` (or "out of scope"); see the module docstring for the columns."""
+    lower, n_diverged = _fit_group(group, f"{quantity}_lower", variable, seed, f"{stream}|lower", **options)
+    upper, _ = _fit_group(group, f"{quantity}_upper", variable, seed, f"{stream}|upper", **options)
+    fits = [fit for fit in (lower, upper) if fit is not None]
+    if not fits:
+        return []
+    union = dataclasses.replace(fits[0], used=np.logical_or.reduce([fit.used for fit in fits]))
+    window = union.levels[union.used]
+    d, d_star = _dimension(key.get("D")), _dimension(key.get("d_star"))
+    methods = f"lower: {_methods(group, f'{quantity}_lower')}; upper: {_methods(group, f'{quantity}_upper')}"
+    out = []
+    for claim in claims:
+        if not claim.applies(d, d_star):
+            continue
+        claimed = claim.exponent(d, d_star)
+        with_log = claimed_slope_with_log(union, claimed, claim.log_power, claim.loglog_power)
+        compared = with_log if np.isfinite(with_log) else claimed
+        if compared * (1 if variable == "h" else -1) > 0:
+            label, reason = bound_verdict(lower, upper, compared, variable=variable, max_ci_width_rel=max_ci_width_rel)
+            faster = upper is not None and not _bound_fit_problem(upper) and (
+                upper.ci_high < compared if variable == "n" else upper.ci_low > compared)
+            if claim.kind == "rate" and label != "refuted" and faster:  # an exact rate also fails when faster
+                label, reason = "refuted", "the upper bound decays provably faster than the claimed exact rate"
+        else:
+            label, reason = "inconclusive", f"the claimed slope with its log factor is {compared:.3g} over the window"
+        unmet = _claims.scope(claim, {**key, "varies_with": together}, quantity)
+        if unmet:
+            label, reason = "out of scope", "; ".join(unmet)
+        out.append({
+            "experiment": experiment, "quantity": quantity, "variable": variable,
+            **{c: key.get(c, math.nan) for c in params}, "varies_with": ",".join(together),
+            "group": describe_group(key), "claim_id": claim.id, "claim_kind": claim.kind, "claimed_slope": claimed,
+            "claimed_slope_with_log": with_log, "ci_method": "bracket",
+            "n_levels_used": min(fit.n_levels_used for fit in (lower, upper)) if len(fits) == 2 else 0,
+            "n_levels_total": union.n_levels_total, "n_dropped_floor": lower.n_dropped_floor if lower else 0,
+            "n_diverged": n_diverged, "n_seeds": min(fit.n_seeds for fit in fits), "method": methods,
+            "level_min_used": window.min() if len(window) else math.nan,
+            "level_max_used": window.max() if len(window) else math.nan,
+            **{f"{side}_{column}": getattr(fit, column) if fit else math.nan
+               for side, fit in (("lower", lower), ("upper", upper)) for column in ("slope", "ci_low", "ci_high")},
+            "verdict": label, "note": reason, "figure": "",
+        })
+    return out
 
 
 def _claim_registry(extra_claims) -> dict:

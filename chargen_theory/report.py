@@ -31,9 +31,10 @@ def write_report(out_dir, *, drop_first: int = 0, n_boot: int = 2000, floor_fact
     """Fit the rates of ``out_dir``/results.csv, draw the figures and write ``out_dir``/report.md; returns its path.
 
     Writes rates.csv (one row per fit and claim; the options are those of ``chargen_theory.rates.fit_rates``),
-    figures/rate_*.png, figures/slope_vs_dstar_*.png (intrinsic_dim runs; figures of these two names left by an
-    earlier report and not redrawn are removed afterwards) and report.md, which links figures/panel_*.png made
-    elsewhere. ValueError if results.csv is missing or either file is malformed or they do not belong together.
+    figures/rate_*.png, figures/bracket_*.png (bounds on W2 to the target), figures/slope_vs_dstar_*.png
+    (intrinsic_dim runs; figures of these names left by an earlier report and not redrawn are removed afterwards) and
+    report.md, which links figures/panel_*.png made elsewhere. ValueError if results.csv is missing or either file is
+    malformed or they do not belong together.
     """
     out = Path(out_dir)
     table, run = read_run(out)
@@ -50,9 +51,10 @@ def _write(out: Path, table: pd.DataFrame, run: dict, drop_first, n_boot, floor_
     fits = _rates.fit_rates(table, _declared_fits(run), extra_claims=extra_claims,
                             seed=int(run.get("root_seed") or 0), **options)
     figures = outputs.subfolder(out, "figures")
-    earlier = {p.name for p in [*figures.glob("rate_*.png"), *figures.glob("slope_vs_dstar_*.png")]
-               if p.is_file() and not p.is_symlink()}
-    names = plots.rate_figures(table, fits, figures)
+    earlier = {p.name for p in [*figures.glob("rate_*.png"), *figures.glob("bracket_*.png"),
+                                *figures.glob("slope_vs_dstar_*.png")] if p.is_file() and not p.is_symlink()}
+    bracket = fits["ci_method"] == "bracket"
+    names = plots.rate_figures(table, fits[~bracket], figures) | plots.bracket_figures(table, fits[bracket], figures)
     keys = zip(fits["experiment"], fits["quantity"], fits["variable"], fits["target"].astype(str),
                plots.text_column(fits["group"]))
     fits["figure"] = [f"figures/{names[k]}" if k in names else "" for k in keys]
@@ -68,6 +70,7 @@ def _write(out: Path, table: pd.DataFrame, run: dict, drop_first, n_boot, floor_
         *_run_section(run, table),
         *_verdict_section(fits),
         *_findings_section(fits, claim_by_id, options),
+        *_bracket_section(fits, table),
         *_claims_section(fits, claim_by_id),
         *_figures_section(fits, slope_figures, panels),
     ])
@@ -260,12 +263,19 @@ def _verdict_section(fits: pd.DataFrame) -> list[str]:
 
 def _verdict_row(r, last: str) -> str:
     ci = f"{_num(r['slope'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
-    if r["ci_method"] == "ols":
+    if r["ci_method"] == "bracket":
+        ci = f"lower {_bound_slope(r, 'lower')}; upper {_bound_slope(r, 'upper')}"
+    elif r["ci_method"] == "ols":
         ci += " ols"
     figure = f"[png]({r['figure']})" if r["figure"] else ""
     return (f"| {r['experiment']} | {_cell(_text(r.get('target')))} | {_cell(r['group'])} | {r['quantity']} vs "
             f"{r['variable']} | {r['claim_id']} | {_claimed(r)} | {ci} | {_num(r['r2'])} | "
             f"{int(r['n_levels_used'])}/{int(r['n_levels_total'])} | {int(r['n_diverged'])} | {last} | {figure} |")
+
+
+def _bound_slope(r, side: str) -> str:
+    """A bracket row's fitted slope of one bound with its 95% CI, e.g. "-0.210 [-0.260, -0.170]"."""
+    return f"{_num(r[f'{side}_slope'])} [{_num(r[f'{side}_ci_low'])}, {_num(r[f'{side}_ci_high'])}]"
 
 
 def _split(fits: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -294,7 +304,7 @@ def _findings_section(fits: pd.DataFrame, claim_by_id: dict, options: dict) -> l
         return lines + ["Nothing to judge.", ""]
     judged, outside = _split(fits)
     counts = fits["verdict"].value_counts()
-    in_scope = [v for v in _rates.VERDICTS if v != "out of scope"]
+    in_scope = [v for v in dict.fromkeys(_rates.VERDICTS + _rates.BOUND_VERDICTS) if v != "out of scope"]
     lines += [f"{len(fits)} fit(s) against a claim. In scope ({len(judged)}): "
               + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in in_scope)
               + f". Out of scope, not judged: {len(outside)}.", ""]
@@ -319,6 +329,10 @@ def _findings_section(fits: pd.DataFrame, claim_by_id: dict, options: dict) -> l
         lines.append("None.")
     for _, r in consistent.iterrows():
         claim = claim_by_id[r["claim_id"]]
+        if r["ci_method"] == "bracket":
+            lines.append(f"- {_where(r)}: the upper bound's slope {_bound_slope(r, 'upper')} reaches the claimed "
+                         f"{_claimed(r)} (**{r['claim_id']}**); the lower bound's is {_bound_slope(r, 'lower')}.")
+            continue
         inside = r["ci_low"] <= _compared(r) <= r["ci_high"]
         how = "contains" if inside else f"comes within the claim's slope tolerance {claim.slope_tolerance:g} of"
         lines.append(f"- {_where(r)}: measured slope {_num(r['slope'])} (95% CI [{_num(r['ci_low'])}, "
@@ -328,7 +342,9 @@ def _findings_section(fits: pd.DataFrame, claim_by_id: dict, options: dict) -> l
     if inconclusive.empty:
         lines.append("None.")
     for _, r in inconclusive.iterrows():
-        lines.append(f"- {_where(r)}, **{r['claim_id']}**: {r['note']}; point slope {_num(r['slope'])}.")
+        slope = (f"bound slopes: lower {_bound_slope(r, 'lower')}, upper {_bound_slope(r, 'upper')}"
+                 if r["ci_method"] == "bracket" else f"point slope {_num(r['slope'])}")
+        lines.append(f"- {_where(r)}, **{r['claim_id']}**: {r['note']}; {slope}.")
     lines += ["", "### Out of scope (not judged)", ""]
     if outside.empty:
         lines.append("None.")
@@ -358,11 +374,21 @@ def _findings_section(fits: pd.DataFrame, claim_by_id: dict, options: dict) -> l
               "than bound* for an upper-bound claim (the bound holds, not sharp here) and *faster* for an exact "
               "rate (a contradiction); *inconclusive* with fewer than 3 usable levels, fewer than 2 seeds, or a CI "
               f"wider than {options['max_ci_width_rel']:g} x |claimed slope|. A slope measured over a finite range "
-              "can differ from the asymptotic one (pre-asymptotic regime, lower-order terms).", ""]
+              "can differ from the asymptotic one (pre-asymptotic regime, lower-order terms). W2 to the target is "
+              "judged from a certified lower and upper bound (quantity w2_target; both fitted, the lower one "
+              "without the levels within the factor above of its floor): *refuted* (a contradiction) when the "
+              "lower bound's slope CI lies wholly on the slower side of the claim, *consistent* when the upper "
+              "bound's slope CI reaches the claim and is no wider than the limit above, else *inconclusive*.", ""]
     return lines
 
 
 def _refutation(r, claim) -> str:
+    if r["ci_method"] == "bracket":
+        window = f"{r['variable']} in [{_text(r['level_min_used'])}, {_text(r['level_max_used'])}]"
+        return (f"{_where(r)}: the certified lower bound decays **more slowly** than **{r['claim_id']}** claims "
+                f"({claim.kind}, {claim.standing}): lower-bound slope {_bound_slope(r, 'lower')}, claimed "
+                f"{_claimed(r)} = {claim.formula}, over {window}. The true W2 to the target is at least this bound, "
+                "so it decays more slowly too: this refutes the claim over the measured range.")
     faster = r["verdict"] == "faster"
     window = f"{r['variable']} in [{_text(r['level_min_used'])}, {_text(r['level_max_used'])}]"
     text = (f"{_where(r)}: the error decays **{'faster' if faster else 'more slowly'}** than **{r['claim_id']}** "
@@ -395,9 +421,55 @@ def _claims_section(fits: pd.DataFrame, claim_by_id: dict) -> list[str]:
     return lines + [""]
 
 
+def _bracket_section(fits: pd.DataFrame, table: pd.DataFrame) -> list[str]:
+    """W2 to the target: per bracket group its bounds at the largest level, the verdicts and the figure."""
+    rows = fits[fits["ci_method"] == "bracket"] if not fits.empty else fits
+    if rows.empty:
+        return []
+    lines = ["## W2 to the target: lower and upper bounds", "",
+             "The one-step generator's W2 to the target itself (not to the law of X_T) lies between a certified "
+             "lower bound (Gelbrich with the target's exact moments, or the held-out max-sliced bound against its "
+             "exact 1-D quantiles; estimation floor drawn where it is) and a Monte Carlo coupling upper bound "
+             "(g(0, T, z) against the exact characteristic X_1(z) on common prior draws). total_w2 is the EMD W2 "
+             "to the law of X_T, with its floor; early_stopping_upper bounds W2(law of X_T, target). Columns: RMS "
+             "over seeds at the largest level.", "",
+             "| experiment | target | group | lower | upper | early stopping | total_w2 (floor) | claim: verdict | "
+             "figure |", "|" + " --- |" * 9]
+    for (experiment, target, group), part in rows.groupby(["experiment", "target", "group"], sort=True,
+                                                          dropna=False):
+        r = part.iloc[0]
+        at = _largest_level(table, r)
+        verdicts = "; ".join(f"{c}: **{v}**" for c, v in zip(part["claim_id"], part["verdict"]))
+        figure = f"[png]({r['figure']})" if r["figure"] else ""
+        lines.append(f"| {experiment} | {_cell(_text(target))} | {_cell(r['group'])} | "
+                     f"{_num(at('w2_target_lower'))} | {_num(at('w2_target_upper'))} | "
+                     f"{_num(at('early_stopping_upper'))} | {_num(at('total_w2'))} ({_num(at('total_w2_floor'))}) | "
+                     f"{verdicts} | {figure} |")
+    lines.append("")
+    for figure in dict.fromkeys(f for f in rows["figure"] if f):
+        lines += [f"![{Path(figure).stem}]({figure})", ""]
+    return lines
+
+
+def _largest_level(table: pd.DataFrame, r):
+    """column -> RMS over seeds of the ok rows of r's group at its largest level used (NaN if absent)."""
+    rows = table[(table["experiment"] == r["experiment"]) & (table["status"] == "ok")]
+    targets, groups = plots._row_keys(rows, r["variable"], [c for c in str(r["varies_with"]).split(",") if c])
+    rows = rows[(targets == _text(r["target"])) & (groups == r["group"])
+                & (pd.to_numeric(rows[r["variable"]], errors="coerce") == r["level_max_used"])]
+
+    def at(column: str) -> float:
+        if column not in rows.columns or rows.empty:
+            return math.nan
+        return float(_rates.rms_over_seeds(pd.to_numeric(rows[column], errors="coerce").to_numpy(float)))
+
+    return at
+
+
 def _figures_section(fits: pd.DataFrame, slope_figures: list[str], panels: list[str]) -> list[str]:
     lines = ["## Figures", ""]
-    rate_figures = list(dict.fromkeys(f for f in fits["figure"] if f)) if not fits.empty else []
+    rate_figures = (list(dict.fromkeys(f for f in fits.loc[fits["ci_method"] != "bracket", "figure"] if f))
+                    if not fits.empty else [])
     for figure in rate_figures + [f"figures/{name}" for name in slope_figures]:
         lines += [f"![{Path(figure).stem}]({figure})", ""]
     if not rate_figures and not slope_figures:

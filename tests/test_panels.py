@@ -16,6 +16,8 @@ n = [100, 200]
 n_test = 64
 w2_n = 32
 n_eval = 64
+n_bracket = 1000
+n_lower = 4000
 generator = { width = 16, depth = 2, epochs = 2 }
 seeds = 1
 """

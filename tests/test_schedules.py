@@ -60,6 +60,8 @@ m = 32
 n_test = 32
 w2_n = 16
 n_eval = 32
+n_bracket = 1000
+n_lower = 4000
 generator = {{ name = "characteristic", width = {{ schedule = "n / 16" }}, depth = 1, epochs = 1 }}
 """
 

@@ -34,5 +34,6 @@ KIND = Kind(
     level=("max_steps", "m"),
     description="ledger of a generator vs its training budget (max_steps) and vs m, at fixed n",
     validate=validate,
-    checks={"max_steps": _validate.positive_int},
+    checks={**chargen_vs_n.KIND.checks, "max_steps": _validate.positive_int},
+    nonnegative=True,
 )
