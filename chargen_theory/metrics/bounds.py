@@ -1,5 +1,5 @@
 """Bounds on W2 between the law of a sample and a reference law, each with a confidence interval and, for the
-lower bounds, the estimation floor below which a value resolves nothing (SCIENCE.md section 3).
+lower bounds, the estimation floor below which a value resolves nothing (docs/theory.md section 3).
 
 - ``coupling_upper``: W2(law x, law y) <= (E|X - Y|^2)^(1/2) for paired draws of any coupling (x_i = G(z_i),
   y_i = T(z_i) on common prior draws). Monte Carlo precision n^(-1/2) in any dimension; no floor.
