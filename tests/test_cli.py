@@ -72,13 +72,13 @@ def test_config_resolution(tmp_path, monkeypatch):
     own.write_text("")
     monkeypatch.chdir(tmp_path)
     assert cli.resolve_config("tiny.toml") == Path("tiny.toml")
-    with pytest.raises(ValueError, match="^config: no file 'nope'; bundled configs: generators, paper, quick, tiny$"):
+    with pytest.raises(ValueError, match="^config: no file 'nope'; bundled configs: generators, paper, quick, sklearn, tiny$"):
         cli.resolve_config("nope")
 
 
 def test_bundled_configs_ship_inside_the_package_and_validate():
     assert Path(str(cli.CONFIG_DIR)).parent == Path(ct.__file__).parent
-    assert cli.bundled_configs() == ["generators", "paper", "quick", "tiny"]
+    assert cli.bundled_configs() == ["generators", "paper", "quick", "sklearn", "tiny"]
     for name in cli.bundled_configs():
         cfg = ct.config.load(cli.CONFIG_DIR / f"{name}.toml")
         assert cfg.name == name and cfg.experiments
