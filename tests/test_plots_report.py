@@ -215,3 +215,13 @@ def test_without_declared_fits_the_kinds_declarations_are_used(tmp_path):
 def test_write_report_needs_results_csv(tmp_path):
     with pytest.raises(ValueError, match="out_dir: no results.csv"):
         ct.report.write_report(tmp_path)
+
+
+def test_short_legend_labels_keep_the_regressor_name():
+    from chargen_theory.plots import _short_labels
+
+    labels = ['estimator=sklearn; estimator_params={"max_pairs":2000,"pairs_per_sample":1,"params":{"alpha":1.0},'
+              '"regressor":"GaussianProcessRegressor"}',
+              'estimator=sklearn; estimator_params={"max_pairs":8000,"params":{"kernel":"rbf"},"regressor":"KernelRidge"}']
+    short = _short_labels(labels)
+    assert "GaussianProcessRegressor" in short[0] and "KernelRidge" in short[1]
