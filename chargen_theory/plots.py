@@ -311,16 +311,10 @@ def _row_keys(rows, variable, together) -> tuple[pd.Series, pd.Series]:
     return targets, groups
 
 
-def _lead_model_name(label: str) -> str:
-    """Move a ``"regressor": "..."`` entry to the front of the JSON parameter text in a label, so that a shortened
-    label still names the model (its other parameters sort before it)."""
-    return re.sub(r'\{([^{}]*?(?:\{[^{}]*\}[^{}]*?)*?),?"regressor":"([^"]+)"', r'{"regressor":"\2",\1', label)
-
-
 def _short_labels(labels: list[str]) -> list[str]:
     """Keep only the "name=value" parts that differ between labels (all of them for a single label), cut to 60
     characters."""
-    parts = [_lead_model_name(label).split("; ") for label in labels]
+    parts = [label.split("; ") for label in labels]
     if len(labels) > 1:
         common = set.intersection(*(set(p) for p in parts))
         parts = [[x for x in p if x not in common] or p[:1] for p in parts]

@@ -56,6 +56,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -509,8 +510,10 @@ def describe_group(key: dict) -> str:
         if column == "target" or _is_empty(value) or value == "{}":
             continue
         text = format_value(value)
-        if len(text) > _LONG_VALUE:
-            text = f"{text[:24]}...#{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+        if len(text) > _LONG_VALUE:  # a model named inside (``"regressor": "..."``) stays in front of the prefix
+            model = re.search(r'"regressor":"([^"]+)"', text)
+            lead = f"{model.group(1)} " if model else ""
+            text = f"{lead}{text[:24]}...#{hashlib.sha256(text.encode()).hexdigest()[:8]}"
         parts.append(f"{column}={text}")
     return "; ".join(parts)
 

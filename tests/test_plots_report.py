@@ -217,11 +217,8 @@ def test_write_report_needs_results_csv(tmp_path):
         ct.report.write_report(tmp_path)
 
 
-def test_short_legend_labels_keep_the_regressor_name():
-    from chargen_theory.plots import _short_labels
-
-    labels = ['estimator=sklearn; estimator_params={"max_pairs":2000,"pairs_per_sample":1,"params":{"alpha":1.0},'
-              '"regressor":"GaussianProcessRegressor"}',
-              'estimator=sklearn; estimator_params={"max_pairs":8000,"params":{"kernel":"rbf"},"regressor":"KernelRidge"}']
-    short = _short_labels(labels)
-    assert "GaussianProcessRegressor" in short[0] and "KernelRidge" in short[1]
+def test_group_descriptions_keep_the_regressor_name():
+    long = ('{"max_pairs":2000,"pairs_per_sample":1,"params":{"alpha":1.0},"regressor":"GaussianProcessRegressor"}')
+    text = ct.rates.describe_group({"estimator": "sklearn", "estimator_params": long})
+    assert "GaussianProcessRegressor" in text and text != ct.rates.describe_group({"estimator": "sklearn",
+                                                                                  "estimator_params": long[:-5]})
