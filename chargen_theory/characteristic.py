@@ -44,11 +44,11 @@ def _resolve_velocity(velocity, path: Interpolant, dim):
         call = velocity
     else:
         raise ValueError("velocity: must be a callable velocity(t, x) -> (n, D), a fitted estimator, or a Target")
-    if dim is None:
+    if dim is None:  # a fitted estimator's data dimension dim_ first: its ``dim`` may be a tuning-rule setting
         for owner in (velocity, getattr(velocity, "target", None)):
-            for attr in ("dim", "dim_"):
+            for attr in ("dim_", "dim"):
                 value = getattr(owner, attr, None)
-                if value is not None:
+                if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
                     dim = value
                     break
             if dim is not None:

@@ -186,3 +186,10 @@ def test_characteristics_panel_draws_on_agg(fitted):
     assert ct.panels.characteristics_panel(target, fitted, np.random.default_rng(0), ax=own_ax, n=50) is own
     with pytest.raises(ValueError, match="coords"):
         ct.panels.characteristics_panel(target, fitted, np.random.default_rng(0), coords=(0, 0))
+
+
+def test_dimension_is_inferred_from_a_fitted_estimator_with_a_tuning_rule_dim():
+    x1 = np.random.default_rng(0).standard_normal((50, 3))
+    est = ct.velocity.get("kde", dim="ambient").fit(x1, "linear")  # its ``dim`` is a rule, its ``dim_`` is D
+    gen = ct.CharacteristicGenerator(est, "linear", K=2, width=8, depth=1, epochs=1).fit(20, np.random.default_rng(1))
+    assert gen.dim_ == 3
