@@ -68,7 +68,8 @@ class CharacteristicGenerator:
     path : path name or Interpolant, used when ``velocity`` is a Target and recorded otherwise.
     K : number of uniform Euler steps on [0, T] (h = T / K) that produce the training characteristics.
     T : final time in (0, 1]; the generator maps the prior to (an approximation of) the law of X_T.
-    dim : ambient dimension D; inferred from ``velocity.dim_``, an integer ``velocity.dim`` or ``velocity.target.dim``.
+    dim : ambient dimension D; inferred from ``velocity.dim_``, an integer ``velocity.dim`` or
+        ``velocity.target.dim``.
     width, depth : hidden width and number of hidden layers of the MLP u(s, t, x).
     activation : "relu" (the class the paper's theory uses) or "silu".
     semigroup_weight : weight >= 0 of the semigroup penalty.

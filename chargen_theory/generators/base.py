@@ -87,7 +87,8 @@ class Generator:
         """Fit to ``velocity`` (a callable v(t, x) -> (n, D), a fitted estimator or a Target, whose exact
         velocity on ``path`` is used) with K Euler steps on [0, T] and m prior draws from ``rng``; returns self.
 
-        ``dim`` (D) is inferred from ``velocity.dim_``, an integer ``.dim`` or ``.target.dim`` when not given. Deterministic
+        ``dim`` (D) is inferred from ``velocity.dim_``, an integer ``.dim`` or ``.target.dim`` when not given.
+        Deterministic
         for a given ``rng`` state.
         """
         from ..characteristic import _resolve_velocity
