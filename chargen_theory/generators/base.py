@@ -88,8 +88,7 @@ class Generator:
         velocity on ``path`` is used) with K Euler steps on [0, T] and m prior draws from ``rng``; returns self.
 
         ``dim`` (D) is inferred from ``velocity.dim_``, an integer ``.dim`` or ``.target.dim`` when not given.
-        Deterministic
-        for a given ``rng`` state.
+        Deterministic for a given ``rng`` state.
         """
         from ..characteristic import _resolve_velocity
 
