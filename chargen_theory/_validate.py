@@ -22,6 +22,21 @@ INT_MAX = 2**63 - 1
 """The largest integer the suite accepts (numpy's and the results table's int64)."""
 
 
+def hyperparameters(owner: str, cls: type, given: dict) -> None:
+    """The keyword arguments ``given`` for ``cls(**given)``: ValueError naming a key that is not an argument of
+    ``cls.__init__`` (with the allowed ones) or a required argument that is missing; ``owner`` names the class in the
+    message, e.g. "velocity estimator 'kde'"."""
+    import inspect
+
+    parameters = {p: v for p, v in inspect.signature(cls.__init__).parameters.items() if p != "self"}
+    for key in given:
+        if key not in parameters:
+            raise ValueError(f"{key}: not a hyperparameter of {owner}; allowed: {', '.join(parameters) or 'none'}")
+    for key, p in parameters.items():
+        if p.default is inspect.Parameter.empty and key not in given:
+            raise ValueError(f"{key}: required by {owner}")
+
+
 def positive_int(field: str, value) -> int:
     """An integer in [1, INT_MAX] (bools and non-integral floats are rejected)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:

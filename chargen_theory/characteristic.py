@@ -20,7 +20,6 @@ class the paper's theory uses (``activation="relu"``).
 """
 from __future__ import annotations
 
-import inspect
 import math
 
 import numpy as np
@@ -340,28 +339,6 @@ class CharacteristicGenerator:
         x = chars[j, traj]
         diff = self._apply(self._apply(x, s, t), t, u) - self._apply(x, s, u)
         return float(np.sqrt(np.mean(np.sum(diff ** 2, axis=1))))
-
-
-OPTIONS_SET_BY_CALLER = ("velocity", "path", "K", "T", "dim")
-"""Constructor arguments that a pipeline (ledger, sweep) sets itself; the others are user options."""
-
-
-def check_options(field: str, options) -> dict:
-    """Validate CharacteristicGenerator options (keyword arguments other than ``OPTIONS_SET_BY_CALLER``) before
-    any work, by the generator's own rules: ValueError naming ``field`` and the key. Returns them as a dict."""
-    if options is None:
-        return {}
-    if not isinstance(options, dict):
-        raise ValueError(f"{field}: must be a dict of CharacteristicGenerator options, got {type(options).__name__}")
-    allowed = [p for p in inspect.signature(CharacteristicGenerator).parameters if p not in OPTIONS_SET_BY_CALLER]
-    for key in options:
-        if key not in allowed:
-            raise ValueError(f"{field}: unknown key {key!r}; allowed: {', '.join(sorted(allowed))}")
-    try:
-        CharacteristicGenerator(None, **options)._check_params()
-    except ValueError as err:
-        raise ValueError(f"{field}.{err}") from None
-    return dict(options)
 
 
 def _number_in(field: str, value, low: float, high: float, closed: bool) -> bool:

@@ -40,7 +40,6 @@ within the machine's (chargen_theory.cells.check_memory), checked before its tar
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 import tomllib

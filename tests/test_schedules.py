@@ -1,9 +1,7 @@
 """Schedules in n: the expression grammar (parsed, never evaluated as code), per-cell checks of the resolved value,
 rounding of integer parameters, resolution in the sweep, and grouping of all n of a schedule into one rate fit."""
 import math
-import textwrap
 
-import numpy as np
 import pytest
 
 import chargen_theory as ct

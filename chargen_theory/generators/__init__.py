@@ -16,7 +16,6 @@ with a budget in optimizer steps (``max_steps``). Modules are imported on first 
 from __future__ import annotations
 
 import importlib
-import inspect
 
 from .. import _validate
 from .base import TIMES, Generator, Teacher, teacher
@@ -61,11 +60,7 @@ def generator_class(name: str) -> type:
 def get(name: str, **hyperparameters) -> Generator:
     """A new, unfitted generator ``name`` with the given hyperparameters (ValueError naming an unknown one)."""
     cls = generator_class(name)
-    allowed = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    for key in hyperparameters:
-        if key not in allowed:
-            raise ValueError(f"{key}: not a hyperparameter of generator {name!r}; allowed: "
-                             f"{', '.join(allowed) or 'none'}")
+    _validate.hyperparameters(f"generator {name!r}", cls, hyperparameters)
     return cls(**hyperparameters)
 
 

@@ -90,14 +90,14 @@ class Generator:
         ``dim`` (D) is inferred from ``velocity.dim_``, an integer ``.dim`` or ``.target.dim`` when not given.
         Deterministic for a given ``rng`` state.
         """
-        from ..characteristic import _resolve_velocity
+        from ..characteristic import MIN_M, _resolve_velocity
 
         path = get_path(path)
         K = _validate.positive_int("K", K)
         T = _validate.end_time("T", T)
         m = _validate.positive_int("m", m)
-        if m < 2:
-            raise ValueError(f"m: must be an integer >= 2 (one characteristic is held out), got {m}")
+        if m < MIN_M:
+            raise ValueError(f"m: must be an integer >= {MIN_M} (one characteristic is held out), got {m}")
         _validate.generator("rng", rng)
         call, dim = _resolve_velocity(velocity, path, dim)
         self.path_, self.K_, self.T_, self.dim_ = path, K, T, dim

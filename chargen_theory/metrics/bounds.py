@@ -71,13 +71,14 @@ class SlicedBound(Bound):
 
 
 # -- argument checks ---------------------------------------------------------------------------------------------
-def _level(level) -> float:
+def _level(level, field: str = "level") -> float:
+    """A number in (0, 1): a confidence level, or a share such as the held-out fraction."""
     try:
         v = float(level)
     except (TypeError, ValueError):
-        raise ValueError(f"level: must be a number in (0, 1), got {level!r}") from None
+        raise ValueError(f"{field}: must be a number in (0, 1), got {level!r}") from None
     if not 0.0 < v < 1.0:
-        raise ValueError(f"level: must be a number in (0, 1), got {level!r}")
+        raise ValueError(f"{field}: must be a number in (0, 1), got {level!r}")
     return v
 
 
@@ -467,12 +468,7 @@ def sliced_lower(x, y=None, *, quantile: QuantileFunction | None = None, rng: np
     n, D = x.shape
     rng = _validate.generator("rng", rng)
     n_directions = _validate.positive_int("n_directions", n_directions)
-    try:
-        holdout = float(holdout)
-    except (TypeError, ValueError):
-        raise ValueError(f"holdout: must be a number in (0, 1), got {holdout!r}") from None
-    if not 0.0 < holdout < 1.0:
-        raise ValueError(f"holdout: must be a number in (0, 1), got {holdout!r}")
+    holdout = _level(holdout, "holdout")
     level = _level(level)
     n_boot = _validate.positive_int("n_boot", n_boot)
     max_search = _validate.positive_int("max_search", max_search)

@@ -10,7 +10,6 @@ torch or scikit-learn.
 from __future__ import annotations
 
 import importlib
-import inspect
 
 from .. import _validate
 from .base import NotFittedError, VelocityEstimator
@@ -74,14 +73,7 @@ def get(name: str, **hyperparameters) -> VelocityEstimator:
     """A new, unfitted estimator ``name`` with the given hyperparameters (ValueError naming an unknown or a
     missing one)."""
     cls = estimator_class(name)
-    parameters = {p: v for p, v in inspect.signature(cls.__init__).parameters.items() if p != "self"}
-    for key in hyperparameters:
-        if key not in parameters:
-            raise ValueError(f"{key}: not a hyperparameter of velocity estimator {name!r}; "
-                             f"allowed: {', '.join(parameters) or 'none'}")
-    for key, p in parameters.items():
-        if p.default is inspect.Parameter.empty and key not in hyperparameters:
-            raise ValueError(f"{key}: required by velocity estimator {name!r}")
+    _validate.hyperparameters(f"velocity estimator {name!r}", cls, hyperparameters)
     return cls(**hyperparameters)
 
 
