@@ -118,6 +118,10 @@ class Claim:
     verified: str = ""
     loglog_power: float = 0.0
     generators: tuple[str, ...] = ("any",)  # one-step generators the claim is about (names of ct.generators)
+    # None: the source states its log power, and ``log_power`` is it. (low, high): the source's log power is not
+    # stated ("unknown"); verdicts are computed for every power in [low, high] and only one that holds across the
+    # range is reported as decided (``log_power`` is then ignored by the verdict).
+    log_power_range: tuple[float, float] | None = None
 
     def __post_init__(self):
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", str(self.id)):
@@ -149,6 +153,13 @@ class Claim:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
                 raise ValueError(f"claim {self.id}: {name} must be a finite number, got {value!r}")
+        if self.log_power_range is not None:
+            r = self.log_power_range
+            if not (isinstance(r, (tuple, list)) and len(r) == 2
+                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in r)
+                    and r[0] <= r[1]):
+                raise ValueError(f"claim {self.id}: log_power_range must be [low, high] with low <= high, got {r!r}")
+            object.__setattr__(self, "log_power_range", (float(r[0]), float(r[1])))
         if self.slope_tolerance < 0:
             raise ValueError(f"claim {self.id}: slope_tolerance must be a number >= 0, got {self.slope_tolerance!r}")
         lo, hi = self.dims
