@@ -5,17 +5,67 @@ print it as is (exit status 2) and API users see the same message.
 """
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 
 import numpy as np
+
+SHOWN_CHARACTERS = 40
+"""Characters of a long text value that messages show (then its length)."""
+
+
+def shown(value) -> str:
+    """``repr(value)`` for messages, a text longer than SHOWN_CHARACTERS cut to its start and its length."""
+    if isinstance(value, str) and len(value) > SHOWN_CHARACTERS:
+        return f"{value[:SHOWN_CHARACTERS]!r}... ({len(value)} characters)"
+    text = repr(value)
+    return text if len(text) <= 2 * SHOWN_CHARACTERS else f"{text[:2 * SHOWN_CHARACTERS]}... ({len(text)} characters)"
 
 
 def choice(field: str, value, allowed: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``allowed``; else raise naming the field and the allowed names."""
     allowed = sorted(allowed)
-    if value not in allowed:
-        raise ValueError(f"{field}: unknown value {value!r}; allowed: {', '.join(allowed)}")
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{field}: unknown value {shown(value)}; allowed: {', '.join(allowed)}")
     return value
+
+
+def number(field: str, value, allowed: str = "a finite number") -> float:
+    """A real number as float: int, float or a numpy integer / float scalar (or 0-d array). Booleans, text
+    (numeric or not) and everything else raise naming the field and ``allowed``; so do NaN and inf."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{field}: must be {allowed} (not a boolean or text), got {shown(value)}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{field}: must be {allowed}, got {shown(value)}")
+    return v
+
+
+def number_array(field: str, value, ndim: int | None = None, shape: tuple | None = None) -> np.ndarray:
+    """``finite_array`` of a value whose every entry is a real number: nested lists / tuples of int and float, or a
+    numeric (integer or float) numpy array. Booleans and text anywhere raise naming the field."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "iuf":
+            raise ValueError(f"{field}: must hold numbers (not booleans or text), got an array of dtype {value.dtype}")
+    else:
+        _check_entries(field, value)
+    return finite_array(field, value, ndim=ndim, shape=shape)
+
+
+def _check_entries(field: str, value) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+        elif isinstance(item, np.ndarray):
+            if item.dtype.kind not in "iuf":
+                raise ValueError(f"{field}: must hold numbers (not booleans or text), got an array of dtype "
+                                 f"{item.dtype}")
+        elif isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Real):
+            raise ValueError(f"{field}: must hold numbers only (not booleans or text), got the entry {shown(item)}")
 
 
 INT_MAX = 2**63 - 1
@@ -40,16 +90,16 @@ def hyperparameters(owner: str, cls: type, given: dict) -> None:
 def positive_int(field: str, value) -> int:
     """An integer in [1, INT_MAX] (bools and non-integral floats are rejected)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{field}: must be an integer >= 1, got {value!r}")
+        raise ValueError(f"{field}: must be an integer >= 1, got {shown(value)}")
     if value > INT_MAX:
-        raise ValueError(f"{field}: must be an integer in [1, 2**63 - 1], got {value!r}")
+        raise ValueError(f"{field}: must be an integer in [1, 2**63 - 1], got {shown(value)}")
     return int(value)
 
 
 def nonnegative_int(field: str, value) -> int:
     """An integer in [0, INT_MAX] (e.g. a seed)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= INT_MAX:
-        raise ValueError(f"{field}: must be an integer in [0, 2**63 - 1], got {value!r}")
+        raise ValueError(f"{field}: must be an integer in [0, 2**63 - 1], got {shown(value)}")
     return int(value)
 
 
@@ -62,13 +112,10 @@ def generator(field: str, rng) -> np.random.Generator:
 
 
 def positive_float(field: str, value) -> float:
-    """A finite float > 0."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{field}: must be a finite number > 0, got {value!r}") from None
-    if not np.isfinite(v) or v <= 0:
-        raise ValueError(f"{field}: must be a finite number > 0, got {value!r}")
+    """A finite float > 0 (``number``: no booleans, no text)."""
+    v = number(field, value, "a finite number > 0")
+    if v <= 0:
+        raise ValueError(f"{field}: must be a finite number > 0, got {shown(value)}")
     return v
 
 
@@ -86,24 +133,18 @@ def bandwidth(field: str, value) -> float:
 
 
 def nonnegative_float(field: str, value) -> float:
-    """A finite float >= 0 (e.g. a smoothing scale sigma)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{field}: must be a finite number >= 0, got {value!r}") from None
-    if not np.isfinite(v) or v < 0:
-        raise ValueError(f"{field}: must be a finite number >= 0, got {value!r}")
+    """A finite float >= 0 (e.g. a smoothing scale sigma; ``number``: no booleans, no text)."""
+    v = number(field, value, "a finite number >= 0")
+    if v < 0:
+        raise ValueError(f"{field}: must be a finite number >= 0, got {shown(value)}")
     return v
 
 
 def end_time(field: str, value) -> float:
-    """The final time T of a flow, in (0, 1]."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{field}: must be a number in (0, 1], got {value!r}") from None
+    """The final time T of a flow, in (0, 1] (``number``: no booleans, no text)."""
+    v = number(field, value, "a number in (0, 1]")
     if not (0.0 < v <= 1.0):
-        raise ValueError(f"{field}: must be in (0, 1], got {value!r}")
+        raise ValueError(f"{field}: must be in (0, 1], got {shown(value)}")
     return v
 
 

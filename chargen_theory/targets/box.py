@@ -76,11 +76,11 @@ class BoxMixture(Target):
     """
 
     def __init__(self, lows, highs, weights=None, sigma=0.0):
-        lows = _validate.finite_array("lows", lows, ndim=2)
+        lows = _validate.number_array("lows", lows, ndim=2)
         k, d = lows.shape
         if k < 1 or d < 1:
             raise ValueError(f"lows: must have shape (K, D) with K, D >= 1, got {lows.shape}")
-        highs = _validate.finite_array("highs", highs, shape=(k, d))
+        highs = _validate.number_array("highs", highs, shape=(k, d))
         sigma = _validate.nonnegative_float("sigma", sigma)
         self._build(lows, highs, mixture_weights("weights", weights, k), sigma, "highs")
         self.name = "box_mixture"
@@ -134,10 +134,10 @@ class Box(BoxMixture):
     """
 
     def __init__(self, low, high, sigma=0.0):
-        low = _validate.finite_array("low", low, ndim=1)
+        low = _validate.number_array("low", low, ndim=1)
         if low.shape[0] < 1:
             raise ValueError("low: must have at least one entry")
-        high = _validate.finite_array("high", high, shape=low.shape)
+        high = _validate.number_array("high", high, shape=low.shape)
         self._build(low[None], high[None], np.ones(1), _validate.nonnegative_float("sigma", sigma), "high")
         self.name = "box"
         self.params = {"low": low.tolist(), "high": high.tolist(), "sigma": self.sigma}

@@ -23,11 +23,11 @@ class Gaussian(GaussianMixture):
     """
 
     def __init__(self, mean, cov):
-        mean = _validate.finite_array("mean", mean, ndim=1)
+        mean = _validate.number_array("mean", mean, ndim=1)
         d = mean.shape[0]
         if d < 1:
             raise ValueError("mean: must have at least one entry")
-        cov = _validate.finite_array("cov", cov, shape=(d, d))
+        cov = _validate.number_array("cov", cov, shape=(d, d))
         self._build(mean[None], cov[None], np.ones(1), psd_eigh("cov", cov[None]))
         self.mean, self.cov = mean, cov
         self.name = "gaussian"

@@ -21,7 +21,7 @@ def mixture_weights(field: str, weights, k: int) -> np.ndarray:
     """Mixture weights, shape (k,): uniform if None, else >= 0 and summing to 1 within 1e-8 (then renormalised)."""
     if weights is None:
         return np.full(k, 1.0 / k)
-    w = _validate.finite_array(field, weights, shape=(k,))
+    w = _validate.number_array(field, weights, shape=(k,))
     if np.any(w < 0):
         raise ValueError(f"{field}: must be >= 0, got {w.tolist()}")
     if abs(w.sum() - 1.0) > 1e-8:
@@ -78,11 +78,11 @@ class GaussianMixture(Target):
     """
 
     def __init__(self, means, covs, weights=None):
-        means = _validate.finite_array("means", means, ndim=2)
+        means = _validate.number_array("means", means, ndim=2)
         k, d = means.shape
         if k < 1 or d < 1:
             raise ValueError(f"means: must have shape (K, D) with K, D >= 1, got {means.shape}")
-        covs = _validate.finite_array("covs", covs, shape=(k, d, d))
+        covs = _validate.number_array("covs", covs, shape=(k, d, d))
         weights = mixture_weights("weights", weights, k)
         self._build(means, covs, weights, psd_eigh("covs", covs))
         self.name = "gmm"

@@ -95,7 +95,7 @@ class ConcentricSpheres(Target):
     """
 
     def __init__(self, radii, intrinsic_dim, dim, weights=None, sigma=0.0, seed=0):
-        radii = _validate.finite_array("radii", radii, ndim=1)
+        radii = _validate.number_array("radii", radii, ndim=1)
         if radii.shape[0] < 1 or np.any(radii <= 0):
             raise ValueError(f"radii: must be a non-empty list of numbers > 0, got {radii.tolist()}")
         self._build(radii, intrinsic_dim, dim, mixture_weights("weights", weights, radii.shape[0]), sigma, seed)
