@@ -149,6 +149,8 @@ def _generator(field: str, spec) -> tuple[str, dict]:
     from . import generators
 
     if isinstance(spec, dict) and "name" not in spec:
+        if not isinstance(spec.get("endpoint_only", False), bool):
+            raise ValueError(f"{field}.endpoint_only: must be true or false, got {spec['endpoint_only']!r}")
         spec = {"name": "endpoint" if spec.get("endpoint_only") is True else "characteristic",
                 **{k: v for k, v in spec.items() if k != "endpoint_only"}}
     if isinstance(spec, str):

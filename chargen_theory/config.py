@@ -358,8 +358,8 @@ def _check_target(where: str, cell: dict):
     from .experiments import build
 
     name = cell["target"]
-    cell["target_params"] = build.dimension_params(name, cell["target_params"], cell.get("d_star"), cell.get("D"))
     try:
+        cell["target_params"] = build.dimension_params(name, cell["target_params"], cell.get("d_star"), cell.get("D"))
         target = build.target(cell)
     except (ValueError, TypeError) as err:
         raise ValueError(f"{where}.target: {name}: {one_line(err)}") from None

@@ -14,15 +14,27 @@ def dimension_params(name: str, params: dict, d_star: int | None, D: int | None)
     """
     params = dict(params)
     if name in ("sphere", "spheres"):
-        params.update({k: v for k, v in (("intrinsic_dim", d_star), ("dim", D)) if v is not None})
+        _set_dims(name, params, {"intrinsic_dim": d_star, "dim": D})
     elif name == "subspace":
-        if D is not None:
-            params["dim"] = D
+        _set_dims(name, params, {"dim": D})
         if d_star is not None and isinstance(params.get("base"), str):
             params["base_params"] = {**_standard(params["base"], d_star), **params.get("base_params", {})}
     elif D is not None:
         params = {**_standard(name, D), **params}
     return params
+
+
+def _set_dims(name: str, params: dict, dims: dict) -> None:
+    """Set the target arguments ``dims`` (None: not set by the grid) in ``params``; ValueError naming an argument
+    the target table gives with another value (a grid value never silently replaces the table's)."""
+    grid = {"intrinsic_dim": "d_star", "dim": "D"}
+    for key, value in dims.items():
+        if value is None:
+            continue
+        if key in params and params[key] != value:
+            raise ValueError(f"{key}: the target table gives {params[key]!r} but the grid sets {grid[key]} = {value}; "
+                             f"give it in one place")
+        params[key] = value
 
 
 def _standard(name: str, dim: int) -> dict:
@@ -47,6 +59,9 @@ def estimator(cell: dict, tgt):
 
     params = dict(cell["estimator_params"])
     if cell["estimator"] == "oracle":
+        if "target" in params:
+            raise ValueError("target: not an option of the oracle in a config: it is the cell's target (set the "
+                             "experiment's 'target' instead)")
         params["target"] = tgt
     if params.get("dim") == "intrinsic":
         params["dim"] = int(tgt.intrinsic_dim)
