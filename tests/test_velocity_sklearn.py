@@ -62,10 +62,9 @@ def test_bad_hyperparameters_name_the_field(field, value):
         velocity.get("sklearn", **{field: value})
 
 
-def test_bad_param_values_are_reported_by_scikit_learn_as_value_errors_at_fit():
-    est = velocity.get("sklearn", params={"alpha": -1.0})
-    with pytest.raises(ValueError, match="'alpha' parameter of KernelRidge"):
-        est.fit(_x1(), "linear", rng=np.random.default_rng(0))
+def test_bad_param_values_are_reported_by_scikit_learn_before_any_fit():
+    with pytest.raises(ValueError, match="params: The 'alpha' parameter of KernelRidge"):
+        velocity.get("sklearn", params={"alpha": -1.0})
 
 
 # -- instances -------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 
 import numpy as np
 
@@ -37,8 +38,11 @@ def _regressor_class(name: str) -> type:
     return classes[name]
 
 
-def _check_params(cls: type, params) -> None:
-    """ValueError naming a key of ``params`` that is not an argument of ``cls``, or a required argument it lacks."""
+def _check_params(regressor, cls: type, params) -> None:
+    """Before any work: ValueError naming a key of ``params`` that is not an argument of ``cls`` (or a required
+    argument it lacks), a schedule inside params, a boolean where scikit-learn's constraints allow none, a value
+    scikit-learn's own parameter validation refuses (``_validate_params``, on the regressor built with ``params``
+    and on every estimator it holds), or a model unsuitable for this regression (``_check_model``)."""
     if params is None:
         params = {}
     if not isinstance(params, dict):
@@ -52,6 +56,76 @@ def _check_params(cls: type, params) -> None:
     for key, p in arguments.items():
         if p.default is inspect.Parameter.empty and key not in params:
             raise ValueError(f"params: {cls.__name__} requires {key!r}")
+    constraints = getattr(cls, "_parameter_constraints", {})
+    for key, value in params.items():
+        if isinstance(value, dict) and "schedule" in value:
+            raise ValueError(f"params.{key}: a schedule cannot be inside params (scikit-learn's arguments are fixed); "
+                             f"schedulable: the estimator's own numeric options such as pairs_per_sample, max_pairs")
+        allowed = constraints.get(key)
+        if isinstance(value, (bool, np.bool_)) and isinstance(allowed, list) and not any(
+                c in ("boolean", "verbose") or c is bool for c in allowed if isinstance(c, (str, type))):
+            raise ValueError(f"params.{key}: the {key!r} parameter of {cls.__name__} takes no boolean, got {value!r}")
+    _check_model(_with_params(regressor, params))
+
+
+def _with_params(regressor, params: dict):
+    """The unfitted regressor: the named class built with ``params``, or a clone of the instance with them set."""
+    from sklearn.base import clone
+
+    if isinstance(regressor, str):
+        return _regressor_class(regressor)(**params)
+    return clone(regressor).set_params(**params)
+
+
+def _check_model(model) -> None:
+    """ValueError naming what makes ``model`` unusable here, found by scikit-learn's parameter validation and
+    tags before any fit: an invalid argument (of the model or of an estimator it holds), a classifier inside it,
+    a model of one covariate (IsotonicRegression) or of positive responses only (Poisson, Gamma; the response
+    alpha' X0 + beta' X1 takes both signs), or more parallel jobs than this machine has cores."""
+    from sklearn.base import BaseEstimator, is_classifier
+    from sklearn.utils import get_tags
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    name = type(model).__name__
+    held = [model] + [v for v in model.get_params(deep=True).values() if isinstance(v, BaseEstimator)]
+    for estimator in held:
+        if is_classifier(estimator):
+            raise ValueError(f"params: {name} holds a classifier ({type(estimator).__name__}); the velocity is a "
+                             f"regression: use a regressor")
+        if hasattr(estimator, "_parameter_constraints") and hasattr(estimator, "_validate_params"):
+            try:
+                estimator._validate_params()
+            except InvalidParameterError as err:
+                raise ValueError(f"params: {' '.join(str(err).split())}") from None
+    for key, value in model.get_params(deep=True).items():
+        if isinstance(value, str) and value == "precomputed":
+            raise ValueError(f"params.{key}: 'precomputed' needs a matrix of kernel values or distances; the velocity "
+                             f"regression passes the covariates (t, X_t)")
+    tags = get_tags(model)
+    if not tags.input_tags.two_d_array:
+        raise ValueError(f"regressor: {name} takes one covariate; the velocity regression has 1 + D covariates "
+                         f"(t, X_t): use a regressor of several features")
+    if tags.target_tags.positive_only:
+        raise ValueError(f"regressor: {name} fits positive responses only; the response alpha'(t) X0 + beta'(t) X1 "
+                         f"takes both signs")
+    cores = _cores()
+    for key, jobs in model.get_params(deep=True).items():
+        if (key == "n_jobs" or key.endswith("__n_jobs")) and jobs is not None and jobs != -1 and not (
+                isinstance(jobs, (int, np.integer)) and 1 <= jobs <= cores):
+            raise ValueError(f"params.{key}: must be None, -1 (all cores) or an integer in [1, {cores}] (this "
+                             f"machine's cores), got {jobs!r}")
+
+
+def _cores() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _class_name(regressor) -> str:
+    return regressor if isinstance(regressor, str) else type(regressor).__name__
 
 
 def _is_regressor(obj) -> bool:
@@ -90,7 +164,8 @@ class SklearnVelocity(VelocityEstimator):
         the number N of pairs (at N = 2000 on 2 cores: 32 MB per kernel matrix, ~2 s for KernelRidge, 10-40 s
         for a GaussianProcessRegressor that optimises its kernel, < 1 s with optimizer=None; at N = 8000
         KernelRidge takes ~11 s and 0.5 GB); trees and neighbours scale as N log N, so use None for them. With
-        a cap, the error stops falling once n * pairs_per_sample > max_pairs.
+        a cap, the error stops falling once n * pairs_per_sample > max_pairs: ``capped_`` then says so, and the
+        experiments write it to the results table's ``capped`` column (a rate over capped levels is not judged).
     scale : standardise the covariates (t, X_t) with a StandardScaler before the regressor (a Pipeline).
         Kernels (KernelRidge, SVR, GaussianProcessRegressor with an isotropic kernel) and neighbours measure
         distances, so their fit depends on the relative scale of t and x; trees split one coordinate at a time
@@ -98,7 +173,11 @@ class SklearnVelocity(VelocityEstimator):
 
     Fitted attributes: ``regressor_`` (the fitted regressor, or Pipeline when ``scale``; wrapped in a
     ``sklearn.multioutput.MultiOutputRegressor``, one fit per coordinate, when D > 1 and its tags say it
-    cannot fit several outputs), ``n_pairs_`` (int, pairs used).
+    cannot fit several outputs), ``n_pairs_`` (int, pairs used), ``capped_`` (text naming the cap that bound,
+    e.g. "max_pairs 2000 < pairs_per_sample 8 x n 500 = 4000 pairs"; "" when the cap did not bind).
+
+    ``params`` are checked before any work by scikit-learn's own parameter validation (``_validate_params``), on
+    the regressor built with them and on every estimator it holds, and by its tags (``_check_model``).
     """
 
     name = "sklearn"
@@ -112,7 +191,7 @@ class SklearnVelocity(VelocityEstimator):
                 raise ValueError(f"regressor: must be a scikit-learn regressor class name or an unfitted "
                                  f"regressor instance, got {regressor!r}")
             cls = type(regressor)
-        _check_params(cls, params)
+        _check_params(regressor, cls, params)
         _validate.positive_int("pairs_per_sample", pairs_per_sample)
         _validate.end_time("t_max", t_max)
         if max_pairs is not None:
@@ -129,15 +208,11 @@ class SklearnVelocity(VelocityEstimator):
     def _build(self, dim: int, seed: int):
         """The unfitted model: the regressor (a clone of the instance, or the named class) with ``params`` and
         seeded random states, multi-output wrapped if needed, after a scaler if ``scale``."""
-        from sklearn.base import clone
         from sklearn.multioutput import MultiOutputRegressor
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        if isinstance(self.regressor, str):
-            model = _regressor_class(self.regressor)(**(self.params or {}))
-        else:
-            model = clone(self.regressor).set_params(**(self.params or {}))
+        model = _with_params(self.regressor, self.params or {})
         unseeded = {k: seed for k, v in model.get_params(deep=True).items()
                     if (k == "random_state" or k.endswith("__random_state")) and v is None}
         model.set_params(**unseeded)
@@ -146,9 +221,17 @@ class SklearnVelocity(VelocityEstimator):
         return make_pipeline(StandardScaler(), model) if self.scale else model
 
     def _fit(self, x1, path, rng) -> None:
+        from sklearn.utils import get_tags
+
         rng = require_rng(self.name, rng)
+        if x1.shape[1] == 1 and not get_tags(_with_params(self.regressor, self.params or {})).target_tags.single_output:
+            raise ValueError(f"regressor: {_class_name(self.regressor)} fits several outputs only; a 1-D target has "
+                             f"one (use its single-output counterpart)")
         times, points, responses = path.training_pairs(x1, float(self.t_max), self.pairs_per_sample, rng)
+        self.capped_ = ""
         if self.max_pairs is not None and times.shape[0] > self.max_pairs:
+            self.capped_ = (f"max_pairs {self.max_pairs} < pairs_per_sample {self.pairs_per_sample} x n "
+                            f"{x1.shape[0]} = {times.shape[0]} pairs")
             keep = np.sort(rng.choice(times.shape[0], size=self.max_pairs, replace=False))
             times, points, responses = times[keep], points[keep], responses[keep]
         seed = int(rng.integers(2**31 - 1))
