@@ -110,8 +110,10 @@ def read_run(out) -> tuple[pd.DataFrame, dict]:
         raise ValueError(f"results.csv: missing column(s) {', '.join(missing)}; see the results.csv contract")
     if "message" in table.columns:
         table["message"] = table["message"].fillna("")
+    from .experiments import is_text
+
     for column in table.columns:
-        text = column in _TEXT_COLUMNS or column.endswith("_method")
+        text = column in _TEXT_COLUMNS or is_text(column)
         if not text and not (pd.api.types.is_numeric_dtype(table[column]) or table[column].isna().all()
                              or _numbers_or_schedules(column, table[column])):
             raise ValueError(f"results.csv: column {column!r} must hold numbers")

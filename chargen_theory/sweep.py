@@ -142,7 +142,8 @@ class _NonFinite(ArithmeticError):
 
 
 def _checked_measurements(kind: experiments.Kind, values) -> dict:
-    """The measurements of one unit, fresh or cached: declared names only; strings for ``*_method`` names, finite
+    """The measurements of one unit, fresh or cached: declared names only; strings for text names
+    (``experiments.is_text``), finite
     real numbers (not booleans) otherwise, >= 0 when the kind says so (``Kind.nonnegative``)."""
     if not isinstance(values, dict):
         raise TypeError(f"experiment kind {kind.name!r} returned {type(values).__name__}, not a dict")
@@ -150,7 +151,7 @@ def _checked_measurements(kind: experiments.Kind, values) -> dict:
     for name, value in values.items():
         if name not in kind.measurements:
             raise KeyError(f"experiment kind {kind.name!r} returned undeclared measurement {name!r}")
-        if name.endswith("_method"):
+        if experiments.is_text(name):
             if not isinstance(value, str):
                 raise TypeError(f"measurement {name} must be a string, got {value!r}")
             checked[name] = value

@@ -38,6 +38,21 @@ from .. import _validate, cells
 
 REQUIRED = "<required>"
 """Default marking a parameter that a config must give."""
+TEXT_MEASUREMENTS = ("capped",)
+"""Text measurements besides the ``*_method`` columns. ``capped``: empty when no size cap of the fitted estimator
+binds, else the cap that bound (the estimator's ``capped_``, e.g. "max_pairs 2000 < pairs_per_sample 8 x n 500 =
+4000 pairs"); a rate fit over capped levels is not judged."""
+
+
+def is_text(name: str) -> bool:
+    """Whether the measurement ``name`` holds text (``*_method`` and TEXT_MEASUREMENTS) rather than numbers."""
+    return name.endswith("_method") or name in TEXT_MEASUREMENTS
+
+
+def capped(estimator) -> str:
+    """The ``capped`` measurement of a fitted velocity estimator: its ``capped_`` text, "" where it has no size cap
+    or none bound."""
+    return str(getattr(estimator, "capped_", "") or "")
 
 
 @dataclass(frozen=True)
@@ -57,7 +72,7 @@ class Kind:
     Parameters
     ----------
     name : registry name, also the ``experiment`` column of the results table.
-    run : ``run(cell, rng) -> dict`` mapping measurement names to floats (or strings for ``*_method`` columns).
+    run : ``run(cell, rng) -> dict`` mapping measurement names to floats (or strings for ``is_text`` columns).
         Raise FloatingPointError (or ct.solvers.DivergenceError) when the computation diverges.
     parameters : accepted configuration keys -> default value (``REQUIRED`` when the config must give it; None
         when optional without a default, e.g. ``d_star`` / ``D`` that otherwise come from the target).

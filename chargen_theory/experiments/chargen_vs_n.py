@@ -4,7 +4,8 @@ Velocity estimated on n samples, K Euler steps, a generator (``generator``: a re
 compare several; default the characteristic generator) fitted with m characteristics; every term is measured on
 common test draws: velocity_l2, euler_error, euler_hat_error, fit_error and total_coupling (coupling bounds on W2,
 method "coupling"), total_w2 (exact EMD W2 to the law of X_T, with its estimation floor), semigroup_violation,
-nfe_per_sample, nfe_fit, train_steps and train_seconds. The generators of one cell share its random stream
+nfe_per_sample, nfe_fit, train_steps and train_seconds, and ``capped`` (a size cap of the velocity estimator
+that bound, ``experiments.capped``). The generators of one cell share its random stream
 (``cells.UNSEEDED``), and the rate fits are per generator (a column of the results table).
 
 Next to them, the bracket of W2 to the TARGET (``target_bracket``; docs/theory.md 4.7): the columns of
@@ -18,7 +19,7 @@ import time
 
 import numpy as np
 
-from . import REQUIRED, Fit, Kind, build
+from . import REQUIRED, Fit, Kind, build, capped
 
 _COUPLING = ("euler_error", "euler_hat_error", "fit_error", "total_coupling")
 _COPIED = ("velocity_l2", "velocity_l2_rel") + _COUPLING + (
@@ -109,6 +110,7 @@ def run(cell: dict, rng) -> dict:
     if math.isnan(measured["semigroup_violation"]):
         del measured["semigroup_violation"]  # defined for the characteristic generator only
     measured.update({f"{name}_method": "coupling" for name in _COUPLING})
+    measured["capped"] = capped(ledger.estimator)
     measured.update(target_bracket(cell, ledger.generator, rng))
     return measured
 
@@ -142,7 +144,8 @@ KIND = Kind(
     measurements=("velocity_l2", "velocity_l2_rel", "euler_error", "euler_error_method", "euler_hat_error",
                   "euler_hat_error_method", "fit_error", "fit_error_method", "total_coupling",
                   "total_coupling_method", "total_w2", "total_w2_method", "total_w2_floor", "semigroup_violation",
-                  "nfe_per_sample", "nfe_fit", "train_steps", "train_seconds", *_BRACKET, *_EARLY, "bracket_seconds"),
+                  "nfe_per_sample", "nfe_fit", "train_steps", "train_seconds", *_BRACKET, *_EARLY, "bracket_seconds",
+                  "capped"),
     fits=(Fit("total_coupling", "n", ("chargen_end_to_end", "fm_end_to_end_gao2024")),
           Fit("total_w2", "n", ("chargen_end_to_end", "fm_end_to_end_gao2024")),
           Fit("w2_target", "n", ("chargen_end_to_end", "fm_end_to_end_gao2024"))),

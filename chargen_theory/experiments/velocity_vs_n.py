@@ -1,12 +1,13 @@
 """``velocity_vs_n``: the velocity-matching error of an estimator fitted on n target samples.
 
 ``velocity_l2`` = (int_0^T E_{x ~ p_t} |v_hat(t, x) - v(t, x)|^2 dt)^{1/2} against the exact velocity, by Monte
-Carlo on fresh draws (chargen_theory.metrics.velocity_l2), with its relative value and Monte Carlo standard error.
+Carlo on fresh draws (chargen_theory.metrics.velocity_l2), with its relative value and Monte Carlo standard error;
+``capped`` names a size cap of the estimator that bound (``experiments.capped``), empty otherwise.
 """
 from __future__ import annotations
 
 from .. import paths
-from . import REQUIRED, Fit, Kind, build
+from . import REQUIRED, Fit, Kind, build, capped
 
 
 def run(cell: dict, rng) -> dict:
@@ -17,10 +18,11 @@ def run(cell: dict, rng) -> dict:
     fit_rng, eval_rng = rng.spawn(2)
     estimator = build.estimator(cell, target).fit(target.sample(cell["n"], fit_rng), path, rng=fit_rng)
     l2 = metrics.velocity_l2(estimator, target, path, T=cell["T"], n_eval=cell["options"]["n_eval"], rng=eval_rng)
-    return {"velocity_l2": l2.value, "velocity_l2_rel": l2.relative, "velocity_l2_stderr": l2.stderr}
+    return {"velocity_l2": l2.value, "velocity_l2_rel": l2.relative, "velocity_l2_stderr": l2.stderr,
+            "capped": capped(estimator)}
 
 
-MEASUREMENTS = ("velocity_l2", "velocity_l2_rel", "velocity_l2_stderr")
+MEASUREMENTS = ("velocity_l2", "velocity_l2_rel", "velocity_l2_stderr", "capped")
 
 KIND = Kind(
     name="velocity_vs_n",

@@ -31,7 +31,8 @@ class KNNVelocity(VelocityEstimator):
     dim : the dimension d of the rule: "ambient" (D), "estimated" (TwoNN on the samples) or an integer.
 
     Fitted attributes: ``rule_dim_`` (the d used), ``k_`` (int), ``time_scale_`` (float, the factor on t), ``regressor_`` (the fitted
-    KNeighborsRegressor on (time_scale_ t, X_t)).
+    KNeighborsRegressor on (time_scale_ t, X_t)), ``capped_`` (text when k exceeded the pairs and was capped: the
+    estimate is then the mean response, whatever n; "" otherwise).
     """
 
     name = "knn"
@@ -54,7 +55,10 @@ class KNNVelocity(VelocityEstimator):
         times, points, responses = path.training_pairs(x1, float(self.t_max), self.pairs_per_sample, rng)
         n_pairs = times.shape[0]
         self.rule_dim_ = rule_dimension(self.dim, x1) if self.k == "rule" else float(x1.shape[1])
-        self.k_ = min(rule_neighbours(n_pairs, self.rule_dim_) if self.k == "rule" else int(self.k), n_pairs)
+        k = rule_neighbours(n_pairs, self.rule_dim_) if self.k == "rule" else int(self.k)
+        self.k_ = min(k, n_pairs)
+        self.capped_ = f"k {k} > pairs_per_sample {self.pairs_per_sample} x n {x1.shape[0]} = {n_pairs} pairs" \
+            if k > n_pairs else ""
         sigma_x = float(np.sqrt(points.var(axis=0).mean()))
         self.time_scale_ = sigma_x / float(times.std()) if sigma_x > 0 and times.std() > 0 else 1.0
         self.regressor_ = KNeighborsRegressor(n_neighbors=self.k_)
