@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import numbers
 import re
 from dataclasses import dataclass, fields
 from fractions import Fraction
@@ -82,6 +83,8 @@ STANDINGS = {
     "conjecture": "no source states it in this form",
 }
 _SMOOTHED = {"smoothed_compact", "gaussian_smoothed", "manifold_smoothed"}
+MAX_ID_LENGTH = 64
+_ID = re.compile(rf"[A-Za-z][A-Za-z0-9_]{{0,{MAX_ID_LENGTH - 1}}}")
 
 
 @dataclass(frozen=True)
@@ -124,8 +127,9 @@ class Claim:
     log_power_range: tuple[float, float] | None = None
 
     def __post_init__(self):
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", str(self.id)):
-            raise ValueError(f"claim id: must be letters, digits and '_' starting with a letter, got {self.id!r}")
+        if not (isinstance(self.id, str) and _ID.fullmatch(self.id)):
+            raise ValueError(f"claim id: must be letters, digits and '_' starting with a letter, at most "
+                             f"{MAX_ID_LENGTH} characters, got {_validate.shown(self.id)}")
         _validate.choice(f"claim {self.id}: variable", self.variable, VARIABLES)
         _validate.choice(f"claim {self.id}: uses", self.uses, DIMENSIONS)
         _validate.choice(f"claim {self.id}: kind", self.kind, KINDS)
@@ -685,20 +689,33 @@ def from_dict(spec: dict) -> Claim:
     missing = [k for k in _REQUIRED if k not in spec]
     if missing:
         raise ValueError(f"claim: missing key(s) {', '.join(missing)}; required: {', '.join(_REQUIRED)}")
-    numerator, offset = _parse_exponent(spec["id"], spec["exponent"])
+    claim_id = spec["id"]
+    if not (isinstance(claim_id, str) and _ID.fullmatch(claim_id)):
+        raise ValueError(f"claim id: must be text of letters, digits and '_' starting with a letter, at most "
+                         f"{MAX_ID_LENGTH} characters, got {_validate.shown(claim_id)}")
+    numerator, offset = _parse_exponent(claim_id, spec["exponent"])
     kw = {k: v for k, v in spec.items() if k != "exponent"}
     if "dims" in kw:
         dims = kw["dims"]
-        if not (isinstance(dims, (list, tuple)) and len(dims) == 2):
-            raise ValueError(f"claim {spec['id']}: dims must be [low, high], got {dims!r}")
+        if not (isinstance(dims, (list, tuple)) and len(dims) == 2 and all(_is_dimension(v) for v in dims)):
+            raise ValueError(f"claim {claim_id}: dims must be [low, high], two numbers (not booleans or text), got "
+                             f"{_validate.shown(dims)}")
         kw["dims"] = (float(dims[0]), float(dims[1]))
     for key in ("log_power", "loglog_power", "slope_tolerance"):
         if key in kw:
-            try:
-                kw[key] = float(kw[key])
-            except (TypeError, ValueError):
-                raise ValueError(f"claim {spec['id']}: {key} must be a number, got {kw[key]!r}") from None
+            kw[key] = _validate.number(f"claim {claim_id}: {key}", kw[key])
+    if "generators" in kw:
+        from . import generators
+
+        named = (kw["generators"],) if isinstance(kw["generators"], str) else kw["generators"]
+        for name in named if isinstance(named, (list, tuple)) else ():
+            _validate.choice(f"claim {claim_id}: generators", name, ["any", *generators.names()])
     return Claim(numerator=numerator, offset=offset, **kw)
+
+
+def _is_dimension(value) -> bool:
+    """A real number (inf allowed, NaN not), not a boolean or text."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and not math.isnan(float(value))
 
 
 def _parse_exponent(claim_id, exponent) -> tuple[float, float | None]:

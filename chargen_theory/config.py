@@ -385,6 +385,9 @@ def _fits(where: str, kind: experiments.Kind, selected, user_claims: dict) -> tu
     chosen: dict[tuple[str, str], list[str]] = {}
     for j, cid in enumerate(selected):
         claim = known[_validate.choice(f"{where}.claims[{j}]", cid, known)]
+        if cid in selected[:j]:
+            raise ValueError(f"{where}.claims[{j}]: {cid!r} is listed twice (also claims[{selected.index(cid)}]); "
+                             f"list each claim once")
         declared = [(fit.quantity, fit.variable) for fit in kind.fits if cid in fit.claims]
         if not declared:
             if claim.quantity not in kind.measurements or claim.variable not in variables:
