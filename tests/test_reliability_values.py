@@ -175,6 +175,29 @@ def test_a_grid_dimension_never_silently_replaces_the_target_tables(spec, grid, 
         ct.config.loads(text)
 
 
+@pytest.mark.parametrize("name, params, match", [
+    ("kde", {"bandwidth": 0.3, "dim": 2}, "dim: used by the bandwidth rules only; with bandwidth = 0.3 leave it out"),
+    ("kde", {"bandwidth": "scott", "t_max": 0.5}, "t_max: used by bandwidth 'cv_velocity' only"),
+    ("knn", {"k": 5, "dim": "estimated"}, "dim: used by the rule for k only; with k = 5 leave it out"),
+    ("nadaraya_watson", {"bandwidth_x": 0.3, "bandwidth_t": 0.1, "dim": 2}, "dim: used by the bandwidth rules only"),
+])
+def test_options_an_estimator_would_ignore_are_refused(name, params, match):
+    with pytest.raises(ValueError, match=f"^{match}"):
+        velocity.get(name, **params)
+
+
+def test_the_same_options_are_accepted_where_they_are_used():
+    velocity.get("kde", bandwidth="cv_velocity", t_max=0.5, dim=2)
+    velocity.get("knn", k="rule", dim="estimated")
+    velocity.get("nadaraya_watson", bandwidth_x=0.3, bandwidth_t="rule", dim=2)
+
+
+def test_a_config_refuses_an_ignored_estimator_option():
+    text = CHARGEN.replace('estimator = "kde"', 'estimator = { name = "kde", bandwidth = 0.3, dim = "intrinsic" }')
+    with pytest.raises(ValueError, match=r"^experiment\[0\]\.estimator: kde: dim: used by the bandwidth rules only"):
+        ct.config.loads(text)
+
+
 @pytest.mark.parametrize("name", [n for n in velocity.names()])
 def test_every_estimator_names_an_unknown_key_and_the_allowed_ones(name):
     with pytest.raises(ValueError, match=f"^bogus: not a hyperparameter of velocity estimator '{name}'; allowed: "):

@@ -88,6 +88,9 @@ class KDEVelocity(VelocityEstimator):
         "estimated" (TwoNN on the samples) or an integer (e.g. the intrinsic d*).
     t_max : "cv_velocity" scores times uniform on [0, t_max].
 
+    ``dim`` with a numeric bandwidth, and ``t_max`` with another bandwidth than "cv_velocity", would be ignored: they
+    are refused (ValueError) unless left at their defaults.
+
     Fitted attributes: ``samples_`` (n, D), ``bandwidth_`` (float, the one used), ``rule_dim_`` (the d used).
     """
 
@@ -97,6 +100,10 @@ class KDEVelocity(VelocityEstimator):
         rule_or_value("bandwidth", bandwidth, BANDWIDTH_RULES, _validate.bandwidth)
         check_dimension(dim)
         _validate.end_time("t_max", t_max)
+        if not isinstance(bandwidth, str) and dim != "ambient":
+            raise ValueError(f"dim: used by the bandwidth rules only; with bandwidth = {bandwidth!r} leave it out")
+        if bandwidth != "cv_velocity" and t_max != 0.999:
+            raise ValueError(f"t_max: used by bandwidth 'cv_velocity' only; with bandwidth = {bandwidth!r} leave it out")
         self.bandwidth = bandwidth
         self.dim = dim
         self.t_max = t_max

@@ -28,7 +28,8 @@ class KNNVelocity(VelocityEstimator):
     k : int >= 1 or "rule" (``rule_neighbours``); capped at the number of pairs.
     pairs_per_sample : regression pairs (t, X0) drawn per target sample.
     t_max : pair times are uniform on [0, t_max], t_max in (0, 1].
-    dim : the dimension d of the rule: "ambient" (D), "estimated" (TwoNN on the samples) or an integer.
+    dim : the dimension d of the rule: "ambient" (D), "estimated" (TwoNN on the samples) or an integer; only with
+        k = "rule" (refused otherwise, where it would be ignored).
 
     Fitted attributes: ``rule_dim_`` (the d used), ``k_`` (int), ``time_scale_`` (float, the factor on t), ``regressor_`` (the fitted
     KNeighborsRegressor on (time_scale_ t, X_t)), ``capped_`` (text when k exceeded the pairs and was capped: the
@@ -43,6 +44,8 @@ class KNNVelocity(VelocityEstimator):
         _validate.positive_int("pairs_per_sample", pairs_per_sample)
         _validate.end_time("t_max", t_max)
         check_dimension(dim)
+        if k != "rule" and dim != "ambient":
+            raise ValueError(f"dim: used by the rule for k only; with k = {k!r} leave it out")
         self.k = k
         self.pairs_per_sample = pairs_per_sample
         self.t_max = t_max

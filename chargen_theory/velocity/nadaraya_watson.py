@@ -43,7 +43,8 @@ class NadarayaWatsonVelocity(VelocityEstimator):
         one common factor when both are "cv" (the chosen bandwidth is then used with all pairs).
     pairs_per_sample : regression pairs (t, X0) drawn per target sample.
     t_max : pair times are uniform on [0, t_max], t_max in (0, 1].
-    dim : the dimension d of the rule: "ambient" (D), "estimated" (TwoNN on the samples) or an integer.
+    dim : the dimension d of the rule: "ambient" (D), "estimated" (TwoNN on the samples) or an integer; only with a
+        rule bandwidth (refused when both bandwidths are numbers, where it would be ignored).
 
     Fitted attributes: ``rule_dim_`` (the d used), ``bandwidth_x_``, ``bandwidth_t_`` (floats), ``covariates_`` (N, 1 + D) = (t, X_t) and
     ``responses_`` (N, D) = alpha'(t) X0 + beta'(t) X1: the N = n * pairs_per_sample regression pairs.
@@ -58,6 +59,9 @@ class NadarayaWatsonVelocity(VelocityEstimator):
         _validate.positive_int("pairs_per_sample", pairs_per_sample)
         _validate.end_time("t_max", t_max)
         check_dimension(dim)
+        if not (isinstance(bandwidth_x, str) or isinstance(bandwidth_t, str)) and dim != "ambient":
+            raise ValueError(f"dim: used by the bandwidth rules only; with bandwidth_x = {bandwidth_x!r} and "
+                             f"bandwidth_t = {bandwidth_t!r} leave it out")
         self.bandwidth_x = bandwidth_x
         self.bandwidth_t = bandwidth_t
         self.pairs_per_sample = pairs_per_sample
