@@ -143,6 +143,9 @@ CHARGEN = textwrap.dedent('''
     ('generator = { endpoint_only = "yes" }', r"generator\.endpoint_only: must be true or false"),
     ('generator = { name = "characteristic", endpoint_only = true }',
      r"generator\.endpoint_only: not a hyperparameter of generator 'characteristic'; allowed: width, depth"),
+    ('generator = { name = "endpoint", semigroup_weight = 0.0 }',
+     r"generator\.semigroup_weight: the endpoint generator has no semigroup penalty"),
+    ("generator = { endpoint_only = true, semigroup_weight = 2.0 }", r"generator\.semigroup_weight: the endpoint"),
     ('generator = { name = "euler", lr = 0.1 }', r"generator\.lr: not a hyperparameter of generator 'euler'; "
                                                  r"allowed: dtype"),
 ])

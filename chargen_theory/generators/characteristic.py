@@ -35,6 +35,9 @@ class Characteristic(Generator):
         self.n_threads = n_threads
         self.max_steps = max_steps
         self._model(None, "linear", 1, 1.0, None)._check_params()  # ValueError naming a bad hyperparameter
+        if self._ENDPOINT and semigroup_weight != 1.0:
+            raise ValueError(f"semigroup_weight: the {self.name} generator has no semigroup penalty; leave it out, "
+                             f"got {semigroup_weight!r}")
 
     def _model(self, velocity, path, K, T, dim) -> CharacteristicGenerator:
         return CharacteristicGenerator(velocity, path, K, T, dim=dim, endpoint_only=self._ENDPOINT,
@@ -52,7 +55,7 @@ class Characteristic(Generator):
 
 class Endpoint(Characteristic):
     """Plain distillation of the endpoint map: the same network class fitted to z -> Z_K alone (s = 0, t = T
-    fixed, no semigroup penalty)."""
+    fixed, no semigroup penalty: a ``semigroup_weight`` other than its default is refused, not ignored)."""
 
     name = "endpoint"
     TIMES = "endpoint"
