@@ -14,9 +14,9 @@ def dimension_params(name: str, params: dict, d_star: int | None, D: int | None)
     """
     params = dict(params)
     if name in ("sphere", "spheres"):
-        _set_dims(name, params, {"intrinsic_dim": d_star, "dim": D})
+        _set_dims(params, {"intrinsic_dim": d_star, "dim": D})
     elif name == "subspace":
-        _set_dims(name, params, {"dim": D})
+        _set_dims(params, {"dim": D})
         if d_star is not None and isinstance(params.get("base"), str):
             params["base_params"] = {**_standard(params["base"], d_star), **params.get("base_params", {})}
     elif D is not None:
@@ -24,7 +24,7 @@ def dimension_params(name: str, params: dict, d_star: int | None, D: int | None)
     return params
 
 
-def _set_dims(name: str, params: dict, dims: dict) -> None:
+def _set_dims(params: dict, dims: dict) -> None:
     """Set the target arguments ``dims`` (None: not set by the grid) in ``params``; ValueError naming an argument
     the target table gives with another value (a grid value never silently replaces the table's)."""
     grid = {"intrinsic_dim": "d_star", "dim": "D"}

@@ -79,9 +79,10 @@ def _with_params(regressor, params: dict):
 
 def _check_model(model) -> None:
     """ValueError naming what makes ``model`` unusable here, found by scikit-learn's parameter validation and
-    tags before any fit: an invalid argument (of the model or of an estimator it holds), a classifier inside it,
-    a model of one covariate (IsotonicRegression) or of positive responses only (Poisson, Gamma; the response
-    alpha' X0 + beta' X1 takes both signs), or more parallel jobs than this machine has cores."""
+    tags before any fit: an invalid argument (of the model or of an estimator it holds), a classifier inside it, a
+    "precomputed" kernel or metric, a model of one covariate (IsotonicRegression) or of positive responses only
+    (Poisson, Gamma; the response alpha' X0 + beta' X1 takes both signs), or more parallel jobs than this machine
+    has cores."""
     from sklearn.base import BaseEstimator, is_classifier
     from sklearn.utils import get_tags
     from sklearn.utils._param_validation import InvalidParameterError
