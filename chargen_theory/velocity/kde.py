@@ -103,7 +103,8 @@ class KDEVelocity(VelocityEstimator):
         if not isinstance(bandwidth, str) and dim != "ambient":
             raise ValueError(f"dim: used by the bandwidth rules only; with bandwidth = {bandwidth!r} leave it out")
         if bandwidth != "cv_velocity" and t_max != 0.999:
-            raise ValueError(f"t_max: used by bandwidth 'cv_velocity' only; with bandwidth = {bandwidth!r} leave it out")
+            raise ValueError(f"t_max: used by bandwidth 'cv_velocity' only; with bandwidth = {bandwidth!r} leave it "
+                             f"out")
         self.bandwidth = bandwidth
         self.dim = dim
         self.t_max = t_max
