@@ -84,7 +84,8 @@ def test_targets_refuse_booleans_and_numeric_text_in_every_numeric_parameter(nam
 ])
 def test_a_config_refuses_coerced_target_values_before_any_work(spec, field):
     text = f'[[experiment]]\nkind = "velocity_vs_n"\nestimator = "kde"\nn = [100, 200]\ntarget = {spec}\n'
-    with pytest.raises(ValueError, match=rf"^experiment\[0\]\.target: \w+: {field}: must .*not (a boolean|booleans) or text"):
+    pattern = rf"^experiment\[0\]\.target: \w+: {field}: must .*not (a boolean|booleans) or text"
+    with pytest.raises(ValueError, match=pattern):
         ct.config.loads(text)
 
 
