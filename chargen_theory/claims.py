@@ -666,7 +666,8 @@ _BUILTIN = (
         conditions=("Source: for flow-matching vector fields under the source's assumptions on the target, an "
                     "Euler-type sampler with N steps has W2 discretisation error of order sqrt(d)/N up to log "
                     "factors. Here h = T/K, so the Euler error (coupling bound euler_error, or the Bures W2 "
-                    "euler_w2 on Gaussians) is <~ h^1 (log(1/h))^k, k unknown (judged over 0..1). In scope only "
+                    "euler_w2 on Gaussians) is <~ h^1 (log(1/h))^k. Log power k unknown (the abstract says 'up to "
+                    "logarithmic factors'): judged over 0..1. In scope only "
                     "where a velocity Lipschitz on [0, T] holds whatever the source's assumptions are: "
                     "Gaussian-smoothed targets, any T <= 1. Deterministic order: judged like euler_first_order "
                     "(slope tolerance 0.05)."),
