@@ -50,9 +50,11 @@ TIME_REGIMES = {
     "fixed_T": "a fixed T < 1",
     "fixed_T_lipschitz": "a fixed T < 1, or T = 1 on a smoothed target",
     "T_to_1": "T -> 1 with n",
-    # a derived exponent that holds only for this law of T in n (docs/theory.md 4.8); checked by evaluating the
+    # a derived exponent that holds only for this law of T in n (docs/theory.md 1.8); checked by evaluating the
     # group's T schedule at two n
-    "T_to_1_d3": "T -> 1 with 1 - T = c n^(-1/(dim + 3)), dim the claim's dimension (D, or d* for a claim in d*)",
+    "T_to_1_d3": ("T -> 1 with 1 - T = c n^(-1/(dim + 3)), dim the claim's dimension (D, or d* for a claim in d*), "
+                  "on a path with alpha alpha' -> 0 at t = 1 (linear, trig)"),
+    "T_to_1_regular_path": "T -> 1 with n, on a path with alpha alpha' -> 0 at t = 1 (linear, trig)",
     "any": "any T",
 }
 # class -> (description, estimator names; None: every estimator)
@@ -88,6 +90,8 @@ STANDINGS = {
     "conjecture": "no source states it in this form",
 }
 _SMOOTHED = {"smoothed_compact", "gaussian_smoothed", "manifold_smoothed"}
+_VANISHING = {"T_to_1", "T_to_1_d3", "T_to_1_regular_path"}  # regimes with T -> 1
+_REGULAR_PATH = {"T_to_1_d3", "T_to_1_regular_path"}  # derived on paths where alpha alpha' -> 0 (docs/theory.md 1.8)
 
 
 @dataclass(frozen=True)
@@ -345,12 +349,19 @@ def _time_unmet(claim, T, classes, why, group) -> str:
     need = TIME_REGIMES[regime]
     if T is None:
         return f"T not recorded (claim needs {need})"
-    if regime in ("T_to_1", "T_to_1_d3") and isinstance(T, float):
+    if regime in _VANISHING and isinstance(T, float):
         return f"fixed T = {T:g} (claim needs {need})"
-    if regime == "T_to_1":
-        return ""
+    if regime in _REGULAR_PATH:
+        from . import paths
+
+        path = paths.PATHS.get(str(group.get("path")))
+        if path is not None and path.singular_at_one:
+            return (f"path {path.name}: alpha alpha' does not vanish at t = 1, so the score enters the velocity "
+                    f"with another weight (claim needs {need})")
     if regime == "T_to_1_d3":
         return _schedule_law_unmet(claim, T, group, need)
+    if regime in _VANISHING:
+        return ""
     if isinstance(T, str):
         return f"T schedule {T!r} (claim needs {need})"
     if T < 1:
@@ -594,7 +605,7 @@ _BUILTIN = (
         standing="stated",
         conditions=("Source: a kernel-based score estimator has mean square error O~(n^-1 tau^(-(d+2)/2) "
                     "(tau^(d/2) v 1)) for the score of p0 * N(0, tau I_d), p0 any sub-Gaussian law, tau between "
-                    "two powers of n. Translated (docs/theory.md 4.8): the empirical-measure velocity is that "
+                    "two powers of n. Translated (docs/theory.md 1.8): the empirical-measure velocity is that "
                     "estimator at the path's own noise tau = (a/b)^2 (untruncated: the source truncates where the "
                     "density estimate is small), its velocity error at time t is |a' - b' a/b| (a/b) times the "
                     "score error, E|v^ - v|^2(t) <~ n^-1 (a/b)^(-d) near t = 1 on the linear path, and the "
@@ -607,7 +618,7 @@ _BUILTIN = (
                     "(log n)^(1/2); judged over 0..1."),
         citation=("K. Zhang, H. Yin, F. Liang, J. Liu, 'Minimax Optimality of Score-based Diffusion Models: Beyond "
                   "the Density Lower Bound Assumptions', ICML 2024 (arXiv 2402.15602); the velocity translation is "
-                  "derived in docs/theory.md 4.8."),
+                  "derived in docs/theory.md 1.8."),
         source_ref=("abstract of arXiv 2402.15602 (v2 HTML and the ICML 2024 page): score MSE "
                     "O~(n^-1 t^(-(d+2)/2) (t^(d/2) v 1)) for p0 * N(0, t I_d), p0 sub-Gaussian, t polynomially "
                     "bounded in n"),
@@ -621,7 +632,7 @@ _BUILTIN = (
         standing="stated",
         conditions=("Source: for a sub-Gaussian law with an L-Lipschitz score, a regularised Gaussian-kernel score "
                     "estimator (bandwidth ~ n^(-1/(d+4)), Scott's scaling) has ||s^ - s||^2 in L2 of the law "
-                    "<~ n^(-2/(d+4)) up to logs, minimax over that class. Translated (docs/theory.md 4.8): on a "
+                    "<~ n^(-2/(d+4)) up to logs, minimax over that class. Translated (docs/theory.md 1.8): on a "
                     "Gaussian-smoothed target every noisy marginal p0 * N(0, tau I) has a score that is Lipschitz "
                     "uniformly in tau, and the KDE velocity's score at noise tau is the Rao-Blackwellised form of "
                     "the source's estimator for that marginal (no regularisation), so E|v^ - v|^2(t) <~ "
@@ -631,7 +642,7 @@ _BUILTIN = (
                     "bias (docs/theory.md 1.7) and the bound says nothing sharp. Only the default kde (bandwidth "
                     "'scott', dim 'ambient'). Log power unknown (Theta~): 0..1 for the square root."),
         citation=("A. Wibisono, Y. Wu, K. Y. Yang, 'Optimal score estimation via empirical Bayes smoothing', COLT "
-                  "2024 (arXiv 2402.07747); the velocity translation is derived in docs/theory.md 4.8."),
+                  "2024 (arXiv 2402.07747); the velocity translation is derived in docs/theory.md 1.8."),
         source_ref=("abstract of arXiv 2402.07747: rate Theta~(n^(-2/(d+4))) for ||s^ - s*||^2_{L2(rho*)}, rho* "
                     "subgaussian with a Lipschitz score, attained by a regularised Gaussian-kernel score estimator"),
         verified=("read: the abstract on ar5iv (2402.07747) and openreview (COLT 2024); the estimator's form "
@@ -640,11 +651,12 @@ _BUILTIN = (
     ),
     Claim(
         "empirical_velocity_1d_dkxz24", "velocity_l2", "n", -0.5, None, uses="d", dims=(1, 1),
-        log_power_range=(0.5, 1.0), targets=("uniform_box",), time_regime="T_to_1", estimators=("empirical",),
+        log_power_range=(0.5, 1.0), targets=("uniform_box",), time_regime="T_to_1_regular_path",
+        estimators=("empirical",),
         bounds="velocity_l2", standing="stated",
         conditions=("Source: for alpha-Hoelder densities on [-1, 1], the minimax score-matching risk at noise "
                     "variance t is 1/(n t^2) ^ 1/(n t^(3/2)) ^ (t^(alpha-1) + n^(-2(alpha-1)/(2 alpha+1))), with "
-                    "no extraneous log factors. Translated (docs/theory.md 4.8) in d = 1 with the branch "
+                    "no extraneous log factors. Translated (docs/theory.md 1.8) in d = 1 with the branch "
                     "1/(n tau^(3/2)) that the empirical-measure velocity attains (the d = 1 case of "
                     "kernel_velocity_zyll24): E|v^ - v|^2(t) <~ n^-1 (a/b)^(-1), whose integral up to T is "
                     "n^-1 log(1/(1 - T)), so velocity_l2 <~ n^(-1/2) (log n)^(1/2) for ANY 1 - T ~ n^(-gamma) "
@@ -652,7 +664,7 @@ _BUILTIN = (
                     "power 1/2 from the integral, up to 1 allowing the O~ of the upper bound the empirical "
                     "estimator has (Zhang et al.): judged over 0.5..1."),
         citation=("Z. Dou, S. Kotekal, Z. Xu, H. H. Zhou, 'From optimal score matching to optimal sampling', arXiv "
-                  "2409.07032 (2024); the velocity translation is derived in docs/theory.md 4.8."),
+                  "2409.07032 (2024); the velocity translation is derived in docs/theory.md 1.8."),
         source_ref=("abstract of arXiv 2409.07032: minimax rate 1/(nt^2) ^ 1/(nt^(3/2)) ^ (t^(alpha-1) + "
                     "n^(-2(alpha-1)/(2 alpha+1))) for the score of f * N(0, t), f alpha-Hoelder on [-1, 1]"),
         verified=("read: the abstract (thelatestinai.com/paper/2409.07032 and sciencestack.ai); that the "

@@ -167,7 +167,7 @@ def test_from_dict_uses_d_star_when_asked():
     ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "estimators": ["mlp"]},
      "estimators: unknown value 'mlp'; allowed: any, empirical, kde_scott, kernel, oracle, relu_network"),
     ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "time_regime": "T->1"},
-     "time_regime: unknown value 'T->1'; allowed: T_to_1, T_to_1_d3, any, fixed_T, fixed_T_lipschitz"),
+     "time_regime: unknown value 'T->1'; allowed: T_to_1, T_to_1_d3, T_to_1_regular_path, any, fixed_T"),
     ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "bounds": "w2"},
      "bounds: unknown value 'w2'; allowed: empirical_w2, euler"),
     ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "standing": "proved"},
@@ -303,7 +303,7 @@ def test_a_claim_about_one_generator_is_out_of_scope_for_the_others_and_for_w2()
 def _velocity_bound(score_mse, n, gap, t_low=0.5):
     """(int_{t_low}^T E|v^ - v|^2 dt)^(1/2), T = 1 - gap, on the linear path when the score of p0 * N(0, tau I) is
     estimated with mean square error score_mse(tau, n): the velocity error is (1 - t)/t^2 times the score error
-    (docs/theory.md 4.8), tau = ((1 - t)/t)^2. Integrated in log(1 - t); the large-noise part t < t_low is left
+    (docs/theory.md 1.8), tau = ((1 - t)/t)^2. Integrated in log(1 - t); the large-noise part t < t_low is left
     out (O(1/n) there)."""
     from scipy.integrate import quad
 
@@ -352,6 +352,10 @@ def test_dou_translation_in_d1_is_root_n_with_half_a_log_for_any_schedule(gamma)
     assert ratios[1] == pytest.approx(ratios[0], rel=0.03)
     claim = claims.get("empirical_velocity_1d_dkxz24")
     assert claim.exponent(d=1) == -0.5 and claim.log_power_range[0] == 0.5 and claim.dims == (1, 1)
+    box = {"target": "box", "target_params": '{"low": [0], "high": [1]}', "estimator": "empirical", "D": 1}
+    assert claims.scope(claim, {**box, "T": '{"schedule": "1 - 0.5 * n^(-1/2)"}'}, "velocity_l2") == []
+    assert "path follmer" in claims.scope(claim, {**box, "T": '{"schedule": "1 - n^(-1)"}', "path": "follmer"},
+                                          "velocity_l2")[0]
 
 
 @pytest.mark.parametrize("d", [1, 2, 5, 8])
@@ -392,6 +396,8 @@ D3_SCHEDULE = '{"schedule": "1 - 0.3 * n^(-1/(d + 3))"}'
     ("kernel_velocity_zyll24", {"estimator": "empirical", "T": 0.9, "varies_with": "T"}, "T zipped with n"),
     ("kernel_velocity_zyll24", {"estimator": "empirical", "T": D3_SCHEDULE, "D": None}, "D not recorded"),
     ("kernel_velocity_zyll24", {"estimator": "kde", "T": D3_SCHEDULE}, "estimator kde is not the empirical"),
+    ("kernel_velocity_zyll24", {"estimator": "empirical", "T": D3_SCHEDULE, "path": "follmer"}, "path follmer"),
+    ("kernel_velocity_zyll24", {"estimator": "empirical", "T": D3_SCHEDULE, "path": "trig"}, None),
 ])
 def test_scope_of_the_kernel_claims(claim_id, group, phrase):
     unmet = claims.scope(claims.get(claim_id), {**SMOOTH_CHECKERBOARD, **group}, "velocity_l2")
