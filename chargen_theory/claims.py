@@ -617,9 +617,9 @@ _BUILTIN = (
                     "The asymptotic regime needs n (1 - T)^d >> 1, several samples per noise ball at t = T "
                     "(0.3^d n^(3/(d+3)) for c = 0.3: about 3 at n = 16000 in D = 3); below it the empirical "
                     "velocity memorises its sample and the slope is pre-asymptotic (measured with 3 seeds, "
-                    "n = 250..16000: -0.27 in D = 3 against -1/3; -0.40 in D = 2 and -0.53 in D = 1, n to 64000 "
-                    "and 16000, as claimed). Log power unknown: the O~ hides a polylog of unstated power in the "
-                    "MSE, and d = 1 adds (log n)^(1/2); judged over 0..1."),
+                    "n = 250..16000: -0.27 in D = 3 against -1/3; in D = 2 -0.40 for N(0, I) with n to 64000 and "
+                    "-0.34 for 8gaussians to 16000, against -2/5; -0.53 in D = 1). Log power unknown: the O~ hides "
+                    "a polylog of unstated power in the MSE, and d = 1 adds (log n)^(1/2); judged over 0..1."),
         citation=("K. Zhang, H. Yin, F. Liang, J. Liu, 'Minimax Optimality of Score-based Diffusion Models: Beyond "
                   "the Density Lower Bound Assumptions', ICML 2024 (arXiv 2402.15602); the velocity translation is "
                   "derived in docs/theory.md 1.8."),
