@@ -271,13 +271,15 @@ def slope_vs_intrinsic_dim(rates: pd.DataFrame, figures_dir, experiment: str = "
                                         fmt=markers[rule], color=color, mfc=face, ms=4.5, capsize=2, alpha=alpha)
                 for claim_id in claim_ids:
                     claimed = rows[rows["claim_id"] == claim_id].drop_duplicates("d_star").sort_values("d_star")
-                    ax.plot(claimed["d_star"], claimed["claimed_slope"], ls=_CLAIM_STYLES[claim_ids.index(claim_id)],
+                    style = _CLAIM_STYLES[claim_ids.index(claim_id) % len(_CLAIM_STYLES)]
+                    ax.plot(claimed["d_star"], claimed["claimed_slope"], ls=style,
                             marker="_", ms=14, color=color, lw=0.9, alpha=0.8)
             handles = [Patch(color=color, label=f"D = {format_value(D)}") for D, color in zip(dims, colors)]
             handles += [Line2D([], [], color="0.35", marker=markers[rule], ls="", label=rule) for rule in rules]
             handles += [Line2D([], [], color="0.35", marker="o", mfc="none", ls="", alpha=0.45,
                                label="hollow: out of scope of every claim drawn (not judged)")]
-            handles += [Line2D([], [], color="0.35", marker="_", ls=_CLAIM_STYLES[i], label=f"claim {c}")
+            handles += [Line2D([], [], color="0.35", marker="_", ls=_CLAIM_STYLES[i % len(_CLAIM_STYLES)],
+                               label=f"claim {c}")
                         for i, c in enumerate(claim_ids)]
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("intrinsic dimension d*")

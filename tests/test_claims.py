@@ -1,5 +1,6 @@
 """The claims registry: exponents for known dimensions, validity ranges, user claims parsed (never evaluated)."""
 import math
+import re
 
 import pytest
 
@@ -164,9 +165,9 @@ def test_from_dict_uses_d_star_when_asked():
      "targets: unknown value 'spheres'; allowed: any, bounded_support"),
     ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "targets": []}, "targets must be a non-empty"),
     ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "estimators": ["mlp"]},
-     "estimators: unknown value 'mlp'; allowed: any, empirical, kernel, oracle, relu_network"),
+     "estimators: unknown value 'mlp'; allowed: any, empirical, kde_scott, kernel, oracle, relu_network"),
     ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "time_regime": "T->1"},
-     "time_regime: unknown value 'T->1'; allowed: T_to_1, any, fixed_T, fixed_T_lipschitz"),
+     "time_regime: unknown value 'T->1'; allowed: T_to_1, T_to_1_d3, T_to_1_regular_path, any, fixed_T"),
     ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "bounds": "w2"},
      "bounds: unknown value 'w2'; allowed: empirical_w2, euler"),
     ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "standing": "proved"},
@@ -296,3 +297,144 @@ def test_a_claim_about_one_generator_is_out_of_scope_for_the_others_and_for_w2()
     own = claims.scope(claim, {**group, "generator": "consistency"}, "total_w2")
     assert not any(p.startswith("generator") for p in own)
     assert any("W1 to the target" in p for p in own)  # a W2 measurement cannot judge a W1 bound
+
+
+# -- kernel and discretisation claims: exponents from the sources' formulas, hypotheses, log powers ---------------
+def _velocity_bound(score_mse, n, gap, t_low=0.5):
+    """(int_{t_low}^T E|v^ - v|^2 dt)^(1/2), T = 1 - gap, on the linear path when the score of p0 * N(0, tau I) is
+    estimated with mean square error score_mse(tau, n): the velocity error is (1 - t)/t^2 times the score error
+    (docs/theory.md 1.8), tau = ((1 - t)/t)^2. Integrated in log(1 - t); the large-noise part t < t_low is left
+    out (O(1/n) there)."""
+    from scipy.integrate import quad
+
+    def integrand(w):
+        u = math.exp(w)                 # u = 1 - t
+        t, tau = 1 - u, (u / (1 - u)) ** 2
+        return u ** 2 / t ** 4 * score_mse(tau, n) * u
+
+    return math.sqrt(quad(integrand, math.log(gap), math.log(1 - t_low), limit=200)[0])
+
+
+def _zhang_mse(d):
+    """The score MSE of Zhang, Yin, Liang, Liu (arXiv 2402.15602), polylog dropped: n^-1 t^(-(d+2)/2) (t^(d/2) v 1)."""
+    return lambda tau, n: tau ** (-(d + 2) / 2) * max(tau ** (d / 2), 1.0) / n
+
+
+@pytest.mark.parametrize("d", [2, 3, 5, 8])
+def test_zhang_translation_under_the_d3_schedule_matches_the_registered_exponent(d):
+    schedule = lambda n: 0.3 * n ** (-1 / (d + 3))                # 1 - T of the suite's T -> 1 configs
+    n1, n2 = 1e30, 1e36
+    slope = math.log(_velocity_bound(_zhang_mse(d), n2, schedule(n2))
+                     / _velocity_bound(_zhang_mse(d), n1, schedule(n1))) / math.log(n2 / n1)
+    hand = (-1 + (d - 1) / (d + 3)) / 2                            # n^-1 (1 - T)^(1-d), square root
+    claim = claims.get("kernel_velocity_zyll24")
+    assert claim.exponent(d=d) == pytest.approx(hand, rel=1e-12) == pytest.approx(-2 / (d + 3), rel=1e-12)
+    assert slope == pytest.approx(hand, abs=2e-3)
+
+
+def test_zhang_translation_depends_on_the_schedule():
+    """Under the end-to-end configs' 1 - T = 0.5 n^(-1/2) the same bound gives -1/2 + (d - 1)/4, not -2/(d+3): the
+    claim is judged only under its own schedule."""
+    d, n1, n2 = 3, 1e30, 1e36
+    other = lambda n: 0.5 * n ** -0.5                              # 1 - T
+    slope = math.log(_velocity_bound(_zhang_mse(d), n2, other(n2))
+                     / _velocity_bound(_zhang_mse(d), n1, other(n1))) / math.log(n2 / n1)
+    assert slope == pytest.approx(-0.5 + (d - 1) / 4, abs=2e-3)
+    assert abs(slope - claims.get("kernel_velocity_zyll24").exponent(d=d)) > 0.3   # 0 against -1/3
+
+
+@pytest.mark.parametrize("gamma", [0.25, 0.5])
+def test_dou_translation_in_d1_is_root_n_with_half_a_log_for_any_schedule(gamma):
+    """Dou, Kotekal, Xu, Zhou (arXiv 2409.07032): branch 1/(n t^(3/2)) at noise variance t; the velocity bound is
+    n^(-1/2) (log n)^(1/2) whatever the power of 1 - T."""
+    mse = lambda tau, n: min(1 / (n * tau ** 2), 1 / (n * tau ** 1.5))
+    ratios = [_velocity_bound(mse, n, n ** -gamma) / (n ** -0.5 * math.log(n) ** 0.5) for n in (1e20, 1e60)]
+    assert ratios[1] == pytest.approx(ratios[0], rel=0.03)
+    claim = claims.get("empirical_velocity_1d_dkxz24")
+    assert claim.exponent(d=1) == -0.5 and claim.log_power_range[0] == 0.5 and claim.dims == (1, 1)
+    box = {"target": "box", "target_params": '{"low": [0], "high": [1]}', "estimator": "empirical", "D": 1}
+    assert claims.scope(claim, {**box, "T": '{"schedule": "1 - 0.5 * n^(-1/2)"}'}, "velocity_l2") == []
+    assert "path follmer" in claims.scope(claim, {**box, "T": '{"schedule": "1 - n^(-1)"}', "path": "follmer"},
+                                          "velocity_l2")[0]
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 8])
+def test_wibisono_exponent_is_half_the_score_mse_exponent(d):
+    # ||s^ - s||^2 ~ n^(-2/(d+4)) (arXiv 2402.07747); the velocity error is a bounded multiple of the score error
+    assert claims.get("kde_velocity_wwy24").exponent(d=d) == pytest.approx(0.5 * (-2 / (d + 4)), rel=1e-12)
+
+
+@pytest.mark.parametrize("d", [1, 2, 5])
+def test_euler_flow_matching_bound_is_first_order_in_h(d):
+    # sqrt(d)/N with N = T/h steps: slope 1 in h whatever d
+    T, h1, h2 = 0.9, 0.01, 0.001
+    slope = math.log((math.sqrt(d) * h2 / T) / (math.sqrt(d) * h1 / T)) / math.log(h2 / h1)
+    assert claims.get("euler_w2_flow_matching_2026").exponent(d=d) == pytest.approx(slope, rel=1e-12)
+
+
+SMOOTH_CHECKERBOARD = {"target": "checkerboard", "target_params": '{"sigma": 0.1}', "D": 2, "d_star": 2}
+D3_SCHEDULE = '{"schedule": "1 - 0.3 * n^(-1/(d + 3))"}'
+
+
+@pytest.mark.parametrize("claim_id, group, phrase", [
+    # the kde claim: kde under T -> 1 on a smoothed target is judged; fixed T, another estimator or rule is not
+    ("kde_velocity_wwy24", {"estimator": "kde", "estimator_params": "{}", "T": D3_SCHEDULE}, None),
+    ("kde_velocity_wwy24", {"estimator": "kde", "estimator_params": '{"dim": "ambient"}', "T": D3_SCHEDULE}, None),
+    ("kde_velocity_wwy24", {"estimator": "kde", "estimator_params": "{}", "T": 0.9}, "fixed T = 0.9"),
+    ("kde_velocity_wwy24", {"estimator": "mlp", "estimator_params": "{}", "T": D3_SCHEDULE}, "estimator mlp"),
+    ("kde_velocity_wwy24", {"estimator": "kde", "estimator_params": '{"dim": "intrinsic"}', "T": D3_SCHEDULE},
+     "estimator kde with dim 'intrinsic'"),
+    ("kde_velocity_wwy24", {"estimator": "kde", "estimator_params": '{"bandwidth": 0.1}', "T": D3_SCHEDULE},
+     "estimator kde with bandwidth 0.1"),
+    # the empirical claim: only under the schedule its exponent was derived for
+    ("kernel_velocity_zyll24", {"estimator": "empirical", "T": D3_SCHEDULE}, None),
+    ("kernel_velocity_zyll24", {"estimator": "empirical", "T": 0.9}, "fixed T = 0.9"),
+    ("kernel_velocity_zyll24", {"estimator": "empirical", "T": '{"schedule": "1 - 0.5 * n^(-1/2)"}'},
+     "1 - T ~ n^(-0.5), claim needs n^(-1/(D + 3)) = n^(-0.2)"),
+    ("kernel_velocity_zyll24", {"estimator": "empirical", "T": '{"schedule": "1 - 0.3 * n^(-1/(d_star + 4))"}'},
+     "1 - T ~ n^(-0.167)"),
+    ("kernel_velocity_zyll24", {"estimator": "empirical", "T": 0.9, "varies_with": "T"}, "T zipped with n"),
+    ("kernel_velocity_zyll24", {"estimator": "empirical", "T": D3_SCHEDULE, "D": None}, "D not recorded"),
+    ("kernel_velocity_zyll24", {"estimator": "kde", "T": D3_SCHEDULE}, "estimator kde is not the empirical"),
+    ("kernel_velocity_zyll24", {"estimator": "empirical", "T": D3_SCHEDULE, "path": "follmer"}, "path follmer"),
+    ("kernel_velocity_zyll24", {"estimator": "empirical", "T": D3_SCHEDULE, "path": "trig"}, None),
+])
+def test_scope_of_the_kernel_claims(claim_id, group, phrase):
+    unmet = claims.scope(claims.get(claim_id), {**SMOOTH_CHECKERBOARD, **group}, "velocity_l2")
+    if phrase is None:
+        assert unmet == []
+    else:
+        assert len(unmet) == 1 and phrase in unmet[0], unmet
+
+
+def test_gao_is_judged_on_the_euler_generator_only():
+    gao = claims.get("fm_end_to_end_gao2024")
+    group = {"target": "8gaussians", "target_params": "{}", "estimator": "mlp", "T": '{"schedule": "1 - n^(-1/2)"}'}
+    assert claims.scope(gao, {**group, "generator": "euler"}, "w2_target") == []
+    unmet = claims.scope(gao, {**group, "generator": "characteristic"}, "w2_target")
+    assert len(unmet) == 1 and unmet[0].startswith("generator characteristic")
+
+
+def test_log_powers_are_stated_or_ranges():
+    unknown = {"chargen_velocity_rate", "chargen_manifold_rate", "fm_end_to_end_gao2024",
+               "consistency_distillation_w1", "velocity_fixed_T_parametric", "kernel_velocity_zyll24",
+               "kde_velocity_wwy24", "empirical_velocity_1d_dkxz24", "euler_w2_flow_matching_2026"}
+    for name in claims.names():
+        c = claims.get(name)
+        assert (c.log_power_range is not None) == (name in unknown), name
+        if c.log_power_range is not None:
+            assert "log power" in c.conditions.lower() and c.log_power_range[0] < c.log_power_range[1], name
+    assert (claims.get("chargen_end_to_end").log_power, claims.get("empirical_w2_4d").log_power) == (1.0, 0.5)
+
+
+def test_new_claims_cite_arxiv_and_are_listed(capsys):
+    from chargen_theory import cli
+
+    new = ("kernel_velocity_zyll24", "kde_velocity_wwy24", "empirical_velocity_1d_dkxz24",
+           "euler_w2_flow_matching_2026")
+    for name in new:
+        c = claims.get(name)
+        assert re.search(r"arXiv \d{4}\.\d{5}", c.citation) and c.standing == "stated" and c.bounds in claims.BOUNDS
+    assert cli.main(["list", "claims"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in new) and "T_to_1_d3" in out

@@ -15,7 +15,7 @@ KIND = Kind(
                 "d_star": None, "D": None, "n_eval": 2000},
     measurements=MEASUREMENTS,
     fits=(Fit("velocity_l2", "n", ("chargen_velocity_rate", "chargen_manifold_rate",
-                                   "velocity_fixed_T_parametric")),),
+                                   "velocity_fixed_T_parametric", "kernel_velocity_zyll24", "kde_velocity_wwy24")),),
     level=("n",),
     nonnegative=True,
     description="velocity L2 error vs n for targets of intrinsic dimension d_star in ambient dimension D",
