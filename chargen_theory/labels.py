@@ -5,7 +5,7 @@ A rates table names each group by all its parameters (``rates.describe_group``),
 and a compact description made of only the parameters that tell it apart from the other groups of its experiment,
 e.g. "gaussian D=5" against "gaussian D=8", or "8gaussians est.epochs=500000/n". JSON parameters (target_params,
 a schedule, estimator or generator options) are split into their leaves, so that one differing leaf shows instead of
-a cut-off object. ``legend_rows`` lists the labels with every parameter, for the report's legend table.
+a cut-off object; the same table lists every parameter of each group, for the report's legend table.
 """
 from __future__ import annotations
 
@@ -53,13 +53,6 @@ def group_labels(rates: pd.DataFrame) -> pd.DataFrame:
         "key": [first["_key"].iloc[i] for i in order], "label": [f"G{j + 1}" for j in range(len(order))],
         "compact": [compact[i] for i in order],
         "parameters": ["; ".join(f"{c}={_text(v)}" for c, v in params[i].items()) for i in order]})
-
-
-def label_column(rates: pd.DataFrame, labels: pd.DataFrame | None = None) -> pd.Series:
-    """The label ("G3") of every rates row."""
-    labels = group_labels(rates) if labels is None else labels
-    lookup = dict(zip(labels["key"], labels["label"]))
-    return group_keys(rates).map(lookup)
 
 
 def _compact(params: list[dict]) -> list[str]:

@@ -55,11 +55,6 @@ FAN_TEXT = "shaded fan: 95% CI of the fitted slope (the verdict's interval)"
 OUT_OF_SCOPE = "out of scope"
 
 
-def text_column(series: pd.Series) -> pd.Series:
-    """A column as plain strings, missing values as "" (independent of the column's dtype)."""
-    return series.map(lambda value: "" if pd.isna(value) else str(value))
-
-
 def file_stem(text: str) -> str:
     """``text`` reduced to characters safe in a file name."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "run"

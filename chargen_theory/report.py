@@ -34,9 +34,9 @@ def write_report(out_dir, *, drop_first: int = 0, n_boot: int = 2000, floor_fact
     ``chargen_theory.rates.fit_rates``), the figures of ``chargen_theory.plots`` (rate_*, bracket_*,
     slope_vs_dstar_*; file names carry the group labels and run.json's config_name) and report.md, which opens
     with the per-claim summary (``chargen_theory.summary``) and links figures/panel_*.png made elsewhere. The
-    figures it wrote are listed in figures/report_figures.json; a later report removes only figures listed there that it does
-    not redraw, never other files. ValueError if results.csv is missing or either file is malformed or they do not
-    belong together.
+    figures it wrote are listed in figures/report_figures.json; a later report removes only figures listed there
+    that it does not redraw, never other files. ValueError if results.csv is missing or either file is malformed or
+    they do not belong together.
     """
     out = Path(out_dir)
     table, run = read_run(out)
@@ -300,8 +300,8 @@ def _summary_section(fits: pd.DataFrame, claim_by_id: dict, unmatched: list[dict
         evidence = _evidence(decisive) if decisive is not None else ""
         rows.append((_summary.STATUSES.index(state), claim_id,
                      f"| {claim_id} ({_cell(claim.law)}) | {_cell(_summary.standing_text(claim))} | "
-                     f"{_cell(_summary.short_citation(claim.citation))} | {_cell(_where_judged(mine, claim_id, unmatched))}"
-                     f" | {state_text} | {_cell(evidence)} |"))
+                     f"{_cell(_summary.short_citation(claim.citation))} | "
+                     f"{_cell(_where_judged(mine, claim_id, unmatched))} | {state_text} | {_cell(evidence)} |"))
     lines += [row for _, _, row in sorted(rows)]
     return lines + [""]
 
