@@ -315,8 +315,11 @@ def _where_judged(rows: pd.DataFrame, claim_id: str, unmatched: list[dict]) -> s
     text = "; ".join(parts)
     if len(rows):
         n_in = len(judged.drop_duplicates(["experiment", "label"]))
+        notes = list(dict.fromkeys(str(n) for n in rows["note"].dropna()))
         text = (f"{text} ({n_in} of {len(total)} fitted groups in scope)" if parts
-                else f"nowhere in scope ({len(total)} fitted group(s), all out of scope)")
+                else f"nowhere in scope ({len(total)} fitted group(s), all out of scope: "
+                     f"{_short(notes[0] if notes else 'see Findings', 120)}"
+                     f"{f'; {len(notes) - 1} other reason(s)' if len(notes) > 1 else ''})")
     missing = [u for u in unmatched if u["claim_id"] == claim_id]
     if missing:
         text += ("; " if text else "") + "; ".join(f"no group of {u['experiment']} / {u['quantity']}: {u['why']}"

@@ -50,7 +50,7 @@ def synthetic_run(out_dir, rng):
                 estimator="oracle", m=2000, K=K, h=h, T=0.9, d_star=2, D=2,
                 euler_error=0.4 * h * _noise(rng, 0.02), euler_error_method="coupling")
     for n in N_LEVELS:
-        for seed in range(5):
+        for seed in range(10):  # a contradiction needs >= 10 seeds (rates.MIN_SEEDS_CONTRADICTION)
             add(experiment="velocity_vs_n", seed=seed, target="8gaussians", path="linear", estimator="empirical",
                 n=n, T=0.99, d_star=2, D=2, velocity_l2=3.0 * n ** -0.7 * _noise(rng, 0.05), velocity_l2_method="mc")
             add(experiment="chargen_vs_n", seed=seed, target="8gaussians", path="linear", estimator="mlp",
@@ -68,15 +68,15 @@ def synthetic_run(out_dir, rng):
                 n=n, d_star=3, D=3, w2=2.0 * n ** (-1 / 3) * _noise(rng, 0.05), w2_method="emd",
                 w2_floor=(0.05 if n <= 500 else 0.15) * _noise(rng, 0.01))
     for d_star, D in ((1, 4), (2, 4), (2, 8)):
-        noise = _detrended_noise(rng, 0.02, 5)
+        noise = _detrended_noise(rng, 0.02, 10)
         for i, n in enumerate(N_LEVELS):
-            for seed in range(5):
+            for seed in range(10):
                 add(experiment="intrinsic_dim", seed=seed, target="sphere", path="linear", estimator="mlp",
                     target_params=f'{{"dim": {D}, "intrinsic_dim": {d_star}, "sigma": 0.05}}', n=n, T=SCHEDULE,
                     d_star=d_star, D=D, velocity_l2=n ** (-1 / (d_star + 3)) * noise[i, seed])
-    add(experiment="velocity_vs_n", seed=5, status="diverged", message="velocity blew up at t=0.99\ntraceback...",
+    add(experiment="velocity_vs_n", seed=10, status="diverged", message="velocity blew up at t=0.99\ntraceback...",
         target="8gaussians", path="linear", estimator="empirical", n=4000, T=0.99, d_star=2, D=2)
-    add(experiment="chargen_vs_n", seed=5, status="error", message="MemoryError: emd n=4000 | cap",
+    add(experiment="chargen_vs_n", seed=10, status="error", message="MemoryError: emd n=4000 | cap",
         target="8gaussians", path="linear", estimator="mlp", n=4000, m=4000, K=20, h=0.99 / 20, T=0.99, d_star=2, D=2)
     pd.DataFrame(rows).to_csv(out_dir / "results.csv", index=False)
     blocks = [{"kind": "euler_vs_h"}, {"kind": "velocity_vs_n"}, {"kind": "chargen_vs_n", "zip": [["n", "m"]]},
@@ -127,7 +127,8 @@ def test_write_report_writes_report_rates_and_figures(report_dir):
 def test_verdicts_on_the_synthetic_run(report_dir):
     out, _, _ = report_dir
     fits = pd.read_csv(out / "rates.csv").set_index(["experiment", "quantity", "claim_id", "d_star", "D"])
-    assert set(fits["verdict"]) == set(ct.rates.VERDICTS)                 # every verdict occurs
+    assert {"consistent", "faster than bound", "faster", "slower", "inconclusive", "out of scope"} <= \
+        set(fits["verdict"])                                                 # every verdict these data can give
     assert fits.loc[("euler_vs_h", "euler_error", "euler_first_order", 2, 2), "verdict"] == "consistent"
     fixed_T = fits.loc[("velocity_vs_n", "velocity_l2", "velocity_fixed_T_parametric", 2, 2)]
     assert fixed_T["verdict"] == "faster than bound" and fixed_T["n_diverged"] == 1
@@ -149,15 +150,16 @@ def test_verdicts_on_the_synthetic_run(report_dir):
     assert w2_fit["varies_with"] == "m"
     # the w2_floor block asked for its own claims, including the config's user claim -1/(d*+1)
     w2_claims = set(fits.xs("w2_floor", level="experiment").index.get_level_values("claim_id"))
-    assert w2_claims == {"empirical_w2_1d_gaussian", "empirical_w2_2d_uniform", "empirical_w2_sharp_3d_up",
-                         "user_w2_rate"}
+    assert w2_claims - {"empirical_w2_4d"} == {"empirical_w2_1d_gaussian", "empirical_w2_2d_uniform",
+                                               "empirical_w2_sharp_3d_up", "user_w2_rate"}
     assert fits.loc[("w2_floor", "w2", "user_w2_rate", 1, 1), "claimed_slope"] == pytest.approx(-0.5)
     # intrinsic_dim: smoothed spheres under a T schedule with a ReLU network; the data follow -1/(d*+3):
     # consistent with the manifold conjecture, faster than the -1/(D+3) upper bound since d* < D
     manifold = fits.xs("chargen_manifold_rate", level="claim_id")
     assert len(manifold) == 3 and set(manifold["verdict"]) == {"consistent"}
     ambient = fits.xs(("intrinsic_dim", "chargen_velocity_rate"), level=("experiment", "claim_id"))
-    assert len(ambient) == 3 and set(ambient["verdict"]) == {"faster than bound"}
+    assert len(ambient) == 3 and "faster than bound" in set(ambient["verdict"])
+    assert set(ambient["verdict"]) <= set(ct.summary.SUPPORTING)
     schedule = fits.xs(("intrinsic_dim", "velocity_fixed_T_parametric"), level=("experiment", "claim_id"))
     assert set(schedule["verdict"]) == {"out of scope"}
     assert all("T schedule '1 - n^(-1/2)'" in note for note in schedule["note"])
@@ -206,9 +208,11 @@ def test_without_declared_fits_the_kinds_declarations_are_used(tmp_path):
     ct.report.write_report(tmp_path, n_boot=100)
     fits = pd.read_csv(tmp_path / "rates.csv")
     w2 = fits[fits["experiment"] == "w2_floor"]
-    assert set(w2["claim_id"]) == {"empirical_w2_1d", "empirical_w2_1d_gaussian", "empirical_w2_2d",
-                                   "empirical_w2_2d_uniform", "empirical_w2_2d_gaussian", "empirical_w2_3d",
-                                   "empirical_w2_sharp_3d_up"}
+    judged = w2[w2["verdict"] != "out of scope"]
+    assert set(judged["claim_id"]) <= {"empirical_w2_1d", "empirical_w2_1d_gaussian", "empirical_w2_2d",
+                                       "empirical_w2_2d_uniform", "empirical_w2_2d_gaussian", "empirical_w2_3d",
+                                       "empirical_w2_sharp_3d_up"}
+    assert {"empirical_w2_1d_gaussian", "empirical_w2_2d", "empirical_w2_2d_uniform"} <= set(judged["claim_id"])
     # without the config's zip, m = n splits chargen_vs_n into one-level groups: never judged
     chargen = fits[fits["experiment"] == "chargen_vs_n"]
     assert set(chargen["verdict"]) <= {"inconclusive", "out of scope"} and chargen["n_levels_used"].max() == 1
@@ -244,16 +248,28 @@ def test_the_report_opens_with_the_per_claim_summary(report_dir):
     assert status["velocity_fixed_T_parametric"] == "**supported** (1 of 1 groups)"   # out of scope elsewhere
     assert status["chargen_end_to_end"] == "**not judged here**"            # every group out of scope
     assert status["empirical_w2_4d"] == "**not judged here**"                # selected, made for no group's d*
-    assert "made for d* in [4, 4]; the fitted groups have d* = 1, 2, 3" in rows["empirical_w2_4d"][3]
+    assert "[4, 4]" in rows["empirical_w2_4d"][3]        # why: made for d* = 4 only
     restated = rows["chargen_velocity_rate"]
     assert "restated, from:" in restated[1] and "the source's own statement was not read" in restated[1]
     assert restated[2] == "Ding et al., arXiv 2405.05512"
     refuted = rows["empirical_w2_1d_gaussian"][5]
     assert re.match(r"G\d+ \(w2_floor, gaussian D=1\): slope -0\.\d+ \[-0\.\d+, -0\.\d+\] vs claimed -0\.500 "
-                    r"\(-0\.\d+\), 5 seeds: slower", refuted)
+                    r"\(-0\.\d+\), 10 seeds(, detectable gap 0\.\d+)?: slower", refuted)
     # refuted first, then supported, ..., not judged here last
     order = [cells[4].split(" (")[0] for cells in rows.values()]
     assert order == sorted(order, key=lambda s: ct.summary.STATUSES.index(s.strip("*")))
+
+
+def test_a_selected_claim_without_rows_is_listed(tmp_path, monkeypatch):
+    """A claim selected for a fit that yields no rates row (rates may skip a claim made for no group's dimension)
+    is reported with why, in the summary and in the findings."""
+    synthetic_run(tmp_path, np.random.default_rng(6))
+    _hand_built(monkeypatch, lambda fits: fits[fits["claim_id"] != "empirical_w2_4d"])
+    text = ct.report.write_report(tmp_path, n_boot=50).read_text()
+    row = next(line for line in _section(text, "## Per-claim summary").splitlines()
+               if line.startswith("| empirical_w2_4d "))
+    assert "**not judged here**" in row
+    assert "no group of w2_floor / w2: made for d* in [4, 4]; the fitted groups have d* = 1, 2, 3" in row
     applies_to_none = _section(text, "### Selected claims that apply to no fitted group")
     assert "**empirical_w2_4d** in w2_floor / w2: made for d* in [4, 4]" in applies_to_none
 
@@ -338,7 +354,7 @@ def test_report_with_new_verdicts_and_columns(tmp_path, monkeypatch):
     row = next(line for line in summary.splitlines() if line.startswith("| empirical_w2_2d_uniform "))
     assert "**pre-asymptotic**" in row
     weak = _section(text, "## Capped and underpowered groups")
-    assert re.search(r"- G\d+ \(w2_floor, gaussian D=1\), w2 vs n, \*\*empirical_w2_1d_gaussian\*\*: 5 seeds, "
+    assert re.search(r"- G\d+ \(w2_floor, gaussian D=1\), w2 vs n, \*\*empirical_w2_1d_gaussian\*\*: 10 seeds, "
                      r"detectable gap 0\.123, seeds needed 18", weak)
     assert "-0.710, -0.520, -0.505" in _section(text, "## Verdicts")
     assert "### Pre-asymptotic" in text and "### Underpowered" in text
