@@ -78,7 +78,7 @@ def sweep_panels(cfg, out) -> list[Path]:
     """For every ``chargen_vs_n`` family (target, its parameters, estimator, ...) of a 2-D target in ``cfg`` with the
     characteristic (or endpoint) generator: refit
     its seed-0 unit at the largest n from the sweep's own random stream, i.e. the generator of that results row,
-    and save ``out``/figures/panel_<target>_<estimator>_<cell id>.png. Returns the paths written.
+    and save ``out``/figures/panel_<target>_<estimator>_<cell id>_<config name>.png. Returns the paths written.
 
     Costs one extra cell per family; ``chargen_theory.report.write_report`` links the panels.
     """
@@ -96,12 +96,14 @@ def sweep_panels(cfg, out) -> list[Path]:
         return []
     with outputs.locked(out):
         figures = outputs.subfolder(out, "figures")
-        return [_panel(unit, figures, family) for family, unit in sorted(largest.items())]
+        return [_panel(unit, figures, family, cfg.name) for family, unit in sorted(largest.items())]
 
 
-def _panel(unit, figures: Path, family: str) -> Path:
-    """Refit ``unit`` (the computation of its results row), save its panel in ``figures`` atomically; its path."""
+def _panel(unit, figures: Path, family: str, config: str) -> Path:
+    """Refit ``unit`` (the computation of its results row), save its panel in ``figures`` atomically (the file name
+    ends in the config's name: two configs never share one); its path."""
     from . import sweep
+    from .plots import file_stem
     from .experiments import build
     from .experiments.chargen_vs_n import ledger_run
 
@@ -110,6 +112,6 @@ def _panel(unit, figures: Path, family: str) -> Path:
     fig = characteristics_panel(build.target(cell), generator, np.random.default_rng(0))
     fig.suptitle(f"{cell['target']}, {cell['estimator']}: n = {cell['n']}, m = {cell['m']}, K = {cell['K']}, "
                  f"T = {cell['T']:g} (seed 0)", fontsize="small")
-    path = figures / f"panel_{cell['target']}_{cell['estimator']}_{family[:6]}.png"
+    path = figures / f"panel_{cell['target']}_{cell['estimator']}_{family[:6]}_{file_stem(config)}.png"
     outputs.write_atomic(path, lambda handle: fig.savefig(handle, format="png", dpi=100), binary=True)
     return path

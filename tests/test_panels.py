@@ -28,6 +28,7 @@ def test_sweep_panels_redraw_the_generator_of_the_largest_n_row(tmp_path):
     table = ct.sweep.run(cfg, tmp_path)
     written = ct.panels.sweep_panels(cfg, tmp_path)
     assert len(written) == 1 and written[0].is_file() and written[0].name.startswith("panel_8gaussians_kde_")
+    assert written[0].name.endswith("_panels.png")                       # the config's name: never shared
     unit = ct.sweep.find_unit(cfg, "chargen_vs_n", seed=0, n=200)
     with ct.sweep.replay(unit) as (cell, rng):
         record = ledger_run(cell, rng).record

@@ -1,10 +1,12 @@
 """write_report on a synthetic run directory that follows the results contract: report.md, rates.csv, figures."""
 import json
+import shutil
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 import chargen_theory as ct
 
@@ -48,7 +50,7 @@ def synthetic_run(out_dir, rng):
                 estimator="oracle", m=2000, K=K, h=h, T=0.9, d_star=2, D=2,
                 euler_error=0.4 * h * _noise(rng, 0.02), euler_error_method="coupling")
     for n in N_LEVELS:
-        for seed in range(5):
+        for seed in range(10):  # a contradiction needs >= 10 seeds (rates.MIN_SEEDS_CONTRADICTION)
             add(experiment="velocity_vs_n", seed=seed, target="8gaussians", path="linear", estimator="empirical",
                 n=n, T=0.99, d_star=2, D=2, velocity_l2=3.0 * n ** -0.7 * _noise(rng, 0.05), velocity_l2_method="mc")
             add(experiment="chargen_vs_n", seed=seed, target="8gaussians", path="linear", estimator="mlp",
@@ -66,20 +68,20 @@ def synthetic_run(out_dir, rng):
                 n=n, d_star=3, D=3, w2=2.0 * n ** (-1 / 3) * _noise(rng, 0.05), w2_method="emd",
                 w2_floor=(0.05 if n <= 500 else 0.15) * _noise(rng, 0.01))
     for d_star, D in ((1, 4), (2, 4), (2, 8)):
-        noise = _detrended_noise(rng, 0.02, 5)
+        noise = _detrended_noise(rng, 0.02, 10)
         for i, n in enumerate(N_LEVELS):
-            for seed in range(5):
+            for seed in range(10):
                 add(experiment="intrinsic_dim", seed=seed, target="sphere", path="linear", estimator="mlp",
                     target_params=f'{{"dim": {D}, "intrinsic_dim": {d_star}, "sigma": 0.05}}', n=n, T=SCHEDULE,
                     d_star=d_star, D=D, velocity_l2=n ** (-1 / (d_star + 3)) * noise[i, seed])
-    add(experiment="velocity_vs_n", seed=5, status="diverged", message="velocity blew up at t=0.99\ntraceback...",
+    add(experiment="velocity_vs_n", seed=10, status="diverged", message="velocity blew up at t=0.99\ntraceback...",
         target="8gaussians", path="linear", estimator="empirical", n=4000, T=0.99, d_star=2, D=2)
-    add(experiment="chargen_vs_n", seed=5, status="error", message="MemoryError: emd n=4000 | cap",
+    add(experiment="chargen_vs_n", seed=10, status="error", message="MemoryError: emd n=4000 | cap",
         target="8gaussians", path="linear", estimator="mlp", n=4000, m=4000, K=20, h=0.99 / 20, T=0.99, d_star=2, D=2)
     pd.DataFrame(rows).to_csv(out_dir / "results.csv", index=False)
     blocks = [{"kind": "euler_vs_h"}, {"kind": "velocity_vs_n"}, {"kind": "chargen_vs_n", "zip": [["n", "m"]]},
               {"kind": "w2_floor", "claims": ["empirical_w2_1d_gaussian", "empirical_w2_2d_uniform",
-                                              "empirical_w2_sharp_3d_up", "user_w2_rate"]},
+                                              "empirical_w2_sharp_3d_up", "empirical_w2_4d", "user_w2_rate"]},
               {"kind": "intrinsic_dim"}]
     user_claim = {"id": "user_w2_rate", "quantity": "w2", "variable": "n", "exponent": "-1/(d + 1)",
                   "uses": "d_star", "citation": "a user's guess"}
@@ -125,7 +127,8 @@ def test_write_report_writes_report_rates_and_figures(report_dir):
 def test_verdicts_on_the_synthetic_run(report_dir):
     out, _, _ = report_dir
     fits = pd.read_csv(out / "rates.csv").set_index(["experiment", "quantity", "claim_id", "d_star", "D"])
-    assert set(fits["verdict"]) == set(ct.rates.VERDICTS)                 # every verdict occurs
+    assert {"consistent", "faster than bound", "faster", "slower", "inconclusive", "out of scope"} <= \
+        set(fits["verdict"])                                                 # every verdict these data can give
     assert fits.loc[("euler_vs_h", "euler_error", "euler_first_order", 2, 2), "verdict"] == "consistent"
     fixed_T = fits.loc[("velocity_vs_n", "velocity_l2", "velocity_fixed_T_parametric", 2, 2)]
     assert fixed_T["verdict"] == "faster than bound" and fixed_T["n_diverged"] == 1
@@ -147,15 +150,16 @@ def test_verdicts_on_the_synthetic_run(report_dir):
     assert w2_fit["varies_with"] == "m"
     # the w2_floor block asked for its own claims, including the config's user claim -1/(d*+1)
     w2_claims = set(fits.xs("w2_floor", level="experiment").index.get_level_values("claim_id"))
-    assert w2_claims == {"empirical_w2_1d_gaussian", "empirical_w2_2d_uniform", "empirical_w2_sharp_3d_up",
-                         "user_w2_rate"}
+    assert w2_claims - {"empirical_w2_4d"} == {"empirical_w2_1d_gaussian", "empirical_w2_2d_uniform",
+                                               "empirical_w2_sharp_3d_up", "user_w2_rate"}
     assert fits.loc[("w2_floor", "w2", "user_w2_rate", 1, 1), "claimed_slope"] == pytest.approx(-0.5)
     # intrinsic_dim: smoothed spheres under a T schedule with a ReLU network; the data follow -1/(d*+3):
     # consistent with the manifold conjecture, faster than the -1/(D+3) upper bound since d* < D
     manifold = fits.xs("chargen_manifold_rate", level="claim_id")
     assert len(manifold) == 3 and set(manifold["verdict"]) == {"consistent"}
     ambient = fits.xs(("intrinsic_dim", "chargen_velocity_rate"), level=("experiment", "claim_id"))
-    assert len(ambient) == 3 and set(ambient["verdict"]) == {"faster than bound"}
+    assert len(ambient) == 3 and "faster than bound" in set(ambient["verdict"])
+    assert set(ambient["verdict"]) <= set(ct.summary.SUPPORTING)
     schedule = fits.xs(("intrinsic_dim", "velocity_fixed_T_parametric"), level=("experiment", "claim_id"))
     assert set(schedule["verdict"]) == {"out of scope"}
     assert all("T schedule '1 - n^(-1/2)'" in note for note in schedule["note"])
@@ -204,9 +208,11 @@ def test_without_declared_fits_the_kinds_declarations_are_used(tmp_path):
     ct.report.write_report(tmp_path, n_boot=100)
     fits = pd.read_csv(tmp_path / "rates.csv")
     w2 = fits[fits["experiment"] == "w2_floor"]
-    assert set(w2["claim_id"]) == {"empirical_w2_1d", "empirical_w2_1d_gaussian", "empirical_w2_2d",
-                                   "empirical_w2_2d_uniform", "empirical_w2_2d_gaussian", "empirical_w2_3d",
-                                   "empirical_w2_sharp_3d_up"}
+    judged = w2[w2["verdict"] != "out of scope"]
+    assert set(judged["claim_id"]) <= {"empirical_w2_1d", "empirical_w2_1d_gaussian", "empirical_w2_2d",
+                                       "empirical_w2_2d_uniform", "empirical_w2_2d_gaussian", "empirical_w2_3d",
+                                       "empirical_w2_sharp_3d_up"}
+    assert {"empirical_w2_1d_gaussian", "empirical_w2_2d", "empirical_w2_2d_uniform"} <= set(judged["claim_id"])
     # without the config's zip, m = n splits chargen_vs_n into one-level groups: never judged
     chargen = fits[fits["experiment"] == "chargen_vs_n"]
     assert set(chargen["verdict"]) <= {"inconclusive", "out of scope"} and chargen["n_levels_used"].max() == 1
@@ -222,3 +228,228 @@ def test_group_descriptions_keep_the_regressor_name():
     text = ct.rates.describe_group({"estimator": "sklearn", "estimator_params": long})
     assert "GaussianProcessRegressor" in text and text != ct.rates.describe_group({"estimator": "sklearn",
                                                                                   "estimator_params": long[:-5]})
+
+
+# -- the per-claim summary, short labels, figures, and what the report may delete ----------------------------------
+def _section(text, title):
+    return text.split(title)[1].split("\n## ")[0]
+
+
+def test_the_report_opens_with_the_per_claim_summary(report_dir):
+    out, path, _ = report_dir
+    text = path.read_text()
+    assert text.index("## Per-claim summary") < text.index("## Groups") < text.index("## Verdicts")
+    rows = {line.split(" | ")[0].lstrip("| ").split(" (")[0]: line.split(" | ")
+            for line in _section(text, "## Per-claim summary").splitlines() if line.startswith("| ")
+            and not line.startswith(("| claim", "| ---"))}
+    status = {claim: cells[4] for claim, cells in rows.items()}
+    assert status["empirical_w2_1d_gaussian"] == "**refuted**"            # slower in its only in-scope group
+    assert status["chargen_manifold_rate"] == "**supported** (3 of 3 groups)"
+    assert status["velocity_fixed_T_parametric"] == "**supported** (1 of 1 groups)"   # out of scope elsewhere
+    assert status["chargen_end_to_end"] == "**not judged here**"            # every group out of scope
+    assert status["empirical_w2_4d"] == "**not judged here**"                # selected, made for no group's d*
+    assert "[4, 4]" in rows["empirical_w2_4d"][3]        # why: made for d* = 4 only
+    restated = rows["chargen_velocity_rate"]
+    assert "restated, from:" in restated[1] and "the source's own statement was not read" in restated[1]
+    assert restated[2] == "Ding et al., arXiv 2405.05512"
+    refuted = rows["empirical_w2_1d_gaussian"][5]
+    assert re.match(r"G\d+ \(w2_floor, gaussian D=1\): slope -0\.\d+ \[-0\.\d+, -0\.\d+\] vs claimed -0\.500 "
+                    r"\(-0\.\d+\), 10 seeds(, detectable gap 0\.\d+)?: slower", refuted)
+    # refuted first, then supported, ..., not judged here last
+    order = [cells[4].split(" (")[0] for cells in rows.values()]
+    assert order == sorted(order, key=lambda s: ct.summary.STATUSES.index(s.strip("*")))
+
+
+def test_a_selected_claim_without_rows_is_listed(tmp_path, monkeypatch):
+    """A claim selected for a fit that yields no rates row (rates may skip a claim made for no group's dimension)
+    is reported with why, in the summary and in the findings."""
+    synthetic_run(tmp_path, np.random.default_rng(6))
+    _hand_built(monkeypatch, lambda fits: fits[fits["claim_id"] != "empirical_w2_4d"])
+    text = ct.report.write_report(tmp_path, n_boot=50).read_text()
+    row = next(line for line in _section(text, "## Per-claim summary").splitlines()
+               if line.startswith("| empirical_w2_4d "))
+    assert "**not judged here**" in row
+    assert "no group of w2_floor / w2: made for d* in [4, 4]; the fitted groups have d* = 1, 2, 3" in row
+    applies_to_none = _section(text, "### Selected claims that apply to no fitted group")
+    assert "**empirical_w2_4d** in w2_floor / w2: made for d* in [4, 4]" in applies_to_none
+
+
+def test_no_long_group_strings_in_tables_and_a_legend_maps_the_labels(report_dir):
+    out, path, _ = report_dir
+    text = path.read_text()
+    fits = pd.read_csv(out / "rates.csv")
+    assert fits["label"].str.fullmatch(r"G\d+").all()
+    for title in ("## Per-claim summary", "## Verdicts", "## Capped and underpowered groups"):
+        for line in _section(text, title).splitlines():
+            assert "target_params=" not in line and "...#" not in line, line
+    legend = _section(text, "## Groups")
+    for label, group in fits.drop_duplicates("label")[["label", "group"]].itertuples(index=False):
+        row = next(line for line in legend.splitlines() if line.startswith(f"| {label} |"))
+        assert all(part.split("=", 1)[1] in row for part in str(group).split("; ") if "=" in part and "#" not in part)
+    spheres = [line for line in legend.splitlines() if "| intrinsic_dim |" in line]
+    assert {line.split(" | ")[3] for line in spheres} == {"sphere D=4 d_star=1", "sphere D=4 d_star=2",
+                                                          "sphere D=8 d_star=2"}
+
+
+def test_group_labels_show_the_parameters_that_differ():
+    rates = pd.DataFrame({
+        "experiment": ["w2_floor"] * 3 + ["chargen_vs_n"] * 2, "variable": "n",
+        "target": ["gaussian", "gaussian", "box", "8gaussians", "8gaussians"],
+        "target_params": ['{"cov": [[1.0]], "mean": [0.0]}'] * 2 + ["{}", "{}", "{}"],
+        "estimator_params": [np.nan] * 3 + ['{"epochs":{"schedule":"500000 / n"},"width":64}',
+                                            '{"epochs":{"schedule":"1000 / n"},"width":64}'],
+        "D": [5.0, 8.0, 2.0, 2.0, 2.0], "group": ["D=5", "D=8", "D=2", "a", "b"]})
+    table = ct.labels.group_labels(rates)
+    compact = dict(zip(table["key"].map(lambda k: k[3]), table["compact"]))
+    assert compact == {"D=5": "gaussian D=5", "D=8": "gaussian D=8", "D=2": "box D=2",
+                       "a": "8gaussians est.epochs=500000/n", "b": "8gaussians est.epochs=1000/n"}
+    assert list(table["label"]) == ["G1", "G2", "G3", "G4", "G5"] and table["key"].iloc[2][3] == "D=2"
+
+
+def test_summary_status_rule_with_the_new_verdicts():
+    status = ct.summary.status
+    assert status(["consistent", "slower", "out of scope"]) == "refuted"
+    assert status(["refuted"]) == "refuted"
+    assert status(["pre-asymptotic", "faster than bound"]) == "supported"
+    assert status(["pre-asymptotic", "underpowered", "inconclusive"]) == "pre-asymptotic"
+    assert status(["underpowered", "out of scope"]) == "undecidable"
+    assert status(["inconclusive"]) == "undecidable"
+    assert status(["out of scope", "out of scope"]) == status([]) == "not judged here"
+    assert status(["out of scope", "slower"]) == "refuted"
+    assert ct.summary.short_citation("N. Fournier, A. Guillin, 'On the rate', PTRF (arXiv 1312.2128).") == \
+        "Fournier et al., arXiv 1312.2128"
+    assert ct.summary.short_citation("Standard ODE theory (E. Hairer); Ding et al., arXiv 2405.05512") == \
+        "Standard ODE theory"
+
+
+def _hand_built(monkeypatch, change):
+    """Make the report judge with ``change(fits)`` applied to the rates table (new verdicts, new columns)."""
+    real = ct.rates.fit_rates
+
+    def patched(*args, **kwargs):
+        return change(real(*args, **kwargs))
+
+    monkeypatch.setattr(ct.report._rates, "fit_rates", patched)
+
+
+def test_report_with_new_verdicts_and_columns(tmp_path, monkeypatch):
+    synthetic_run(tmp_path, np.random.default_rng(3))
+
+    def change(fits):
+        fits = fits.copy()
+        w2 = fits["experiment"] == "w2_floor"
+        fits.loc[w2 & (fits["D"] == 1), "verdict"] = "underpowered"
+        fits.loc[w2 & (fits["D"] == 2), "verdict"] = "pre-asymptotic"
+        fits["detectable_gap"] = 0.123
+        fits["seeds_needed"] = np.where(fits["verdict"] == "underpowered", 17.2, np.nan)
+        fits["local_slopes"] = "-0.710;-0.520;-0.505"
+        fits["log_power_range"] = "1"
+        return fits
+
+    _hand_built(monkeypatch, change)
+    text = ct.report.write_report(tmp_path, n_boot=100).read_text()
+    summary = _section(text, "## Per-claim summary")
+    row = next(line for line in summary.splitlines() if line.startswith("| empirical_w2_1d_gaussian "))
+    assert "**undecidable**" in row and "detectable gap 0.123" in row            # underpowered only: no verdict
+    row = next(line for line in summary.splitlines() if line.startswith("| empirical_w2_2d_uniform "))
+    assert "**pre-asymptotic**" in row
+    weak = _section(text, "## Capped and underpowered groups")
+    assert re.search(r"- G\d+ \(w2_floor, gaussian D=1\), w2 vs n, \*\*empirical_w2_1d_gaussian\*\*: 10 seeds, "
+                     r"detectable gap 0\.123, seeds needed 18", weak)
+    assert "-0.710, -0.520, -0.505" in _section(text, "## Verdicts")
+    assert "### Pre-asymptotic" in text and "### Underpowered" in text
+    assert "underpowered" in pd.read_csv(tmp_path / "rates.csv")["verdict"].tolist()
+
+
+def test_capped_groups_are_listed(tmp_path):
+    synthetic_run(tmp_path, np.random.default_rng(4))
+    table = pd.read_csv(tmp_path / "results.csv")
+    table["capped"] = ""
+    velocity = (table["experiment"] == "velocity_vs_n") & (table["n"] >= 2000)
+    table.loc[velocity, "capped"] = "max_pairs 2000 < 8 pairs x n"
+    table.to_csv(tmp_path / "results.csv", index=False)
+    text = ct.report.write_report(tmp_path, n_boot=100).read_text()
+    capped = _section(text, "## Capped and underpowered groups")
+    assert re.search(r"- G\d+ \(velocity_vs_n, 8gaussians\): at n = 2000, 4000: max_pairs 2000 < 8 pairs x n",
+                     capped)
+
+
+def test_the_report_deletes_only_figures_it_wrote(tmp_path):
+    synthetic_run(tmp_path, np.random.default_rng(5))
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    users = [figures / name for name in ("rate_mine.png", "bracket_notes.png", "slope_vs_dstar_draft.png",
+                                         "notes.txt")]
+    for path in users:
+        path.write_bytes(b"the user's own file")
+    ct.report.write_report(tmp_path, n_boot=50)
+    ours = json.loads((figures / ct.report.MANIFEST).read_text())
+    assert ours and all((figures / name).is_file() for name in ours)
+    # a later report that draws fewer figures removes its own stale ones, never the user's
+    (figures / "rate_w2_floor_old_G99_synthetic.png").write_bytes(b"\x89PNG")
+    (figures / ct.report.MANIFEST).write_text(json.dumps([*ours, "rate_w2_floor_old_G99_synthetic.png",
+                                                          "../outside.png"]))
+    run = json.loads((tmp_path / "run.json").read_text())
+    run["fits"] = [f for f in run["fits"] if f["experiment"] != "intrinsic_dim"]
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    ct.report.write_report(tmp_path, n_boot=50)
+    assert all(p.read_bytes() == b"the user's own file" for p in users)
+    assert not (figures / "rate_w2_floor_old_G99_synthetic.png").exists()
+    assert not list(figures.glob("*intrinsic_dim*"))            # its own figures, no longer drawn, are gone
+    assert set(json.loads((figures / ct.report.MANIFEST).read_text())) == {p.name for p in figures.glob("*.png")} \
+        - {u.name for u in users}
+
+
+def test_figure_names_are_unique_per_group_and_config(report_dir, tmp_path):
+    out, _, _ = report_dir
+    fits = pd.read_csv(out / "rates.csv")
+    names = set(fits["figure"])
+    assert all(name.endswith("_synthetic.png") and re.search(r"_G\d+", name) for name in names)
+    per_group = fits.groupby("label")["figure"].nunique()
+    pages = fits.drop_duplicates(["label", "quantity"]).groupby("figure")["label"].apply(list)
+    for figure, labels in pages.items():                       # the page's labels are in its name
+        assert all(re.search(rf"(_|-){label}(_|-)", figure) or f"_{label}_" in figure for label in labels) or \
+            re.search(r"_G(\d+)-G(\d+)_", figure)
+    assert (per_group >= 1).all()
+    other = tmp_path / "other"
+    shutil.copytree(out, other)
+    run = json.loads((other / "run.json").read_text())
+    run["config_name"] = "paper"
+    (other / "run.json").write_text(json.dumps(run))
+    ct.report.write_report(other, n_boot=50)
+    assert not names & set(pd.read_csv(other / "rates.csv")["figure"])
+
+
+def test_claims_are_drawn_only_where_in_scope_and_the_axis_follows_the_data(report_dir, tmp_path, monkeypatch):
+    out, _, table = report_dir
+    fits = pd.read_csv(out / "rates.csv")
+    drawn, saved = [], []
+    real = ct.plots._draw_claim
+    monkeypatch.setattr(ct.plots, "_draw_claim", lambda ax, claim, *a, **k: (drawn.append(claim), real(ax, claim,
+                                                                                                     *a, **k)))
+    monkeypatch.setattr(ct.plots, "_save", lambda fig, path: saved.append(fig))
+    rates = fits[fits["ci_method"] != "bracket"]
+    ct.plots.rate_figures(table, rates, tmp_path, config="t", laws={})
+    assert drawn and all(c["verdict"] != "out of scope" for c in drawn)
+    judged = rates[rates["verdict"] != "out of scope"]
+    assert {(c["label"], c["claim_id"], c["quantity"]) for c in drawn} == \
+        set(zip(judged["label"], judged["claim_id"], judged["quantity"]))
+    for fig in saved:
+        ax = fig.axes[0]
+        low, high = ax.get_ylim()
+        points = np.concatenate([line.get_ydata() for line in ax.lines if line.get_marker() in ("o", ".", "x")])
+        points = points[np.isfinite(points) & (points > 0)]
+        assert low >= points.min() / 1.5 and high <= points.max() * 1.5          # other slopes never widen it
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        legend = fig.legends[0]
+        assert not legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))  # outside the axes
+        texts = [t.get_text() for t in legend.get_texts()]
+        assert not any("#" in t for t in texts)
+
+
+def test_level_ticks_never_crowd():
+    levels = np.unique(np.concatenate([0.9 / 2.0 ** np.arange(2, 9), 1.0 / 2.0 ** np.arange(2, 9)]))
+    ticks = ct.plots._ticks(levels)
+    gaps = np.diff(np.log(ticks))
+    assert len(ticks) <= 6 and ticks[-1] == levels[-1] and gaps.min() >= np.log(levels[-1] / levels[0]) / 6 * 0.99
