@@ -304,7 +304,7 @@ def seeds_needed(fit: SlopeFit, allowance: float, target_gap: float = TARGET_GAP
     levels, from the spread of this fit's per-seed tail slopes; inf when the allowance alone exceeds target_gap
     (more levels are needed, not seeds), NaN when the spread is unknown (fewer than 2 seeds)."""
     sd = fit.tail_seed_sd if math.isfinite(fit.tail_seed_sd) else fit.slope_se * math.sqrt(fit.n_seeds)
-    if not math.isfinite(sd):
+    if fit.n_seeds < 2 or not math.isfinite(sd):
         return math.nan
     if allowance >= target_gap:
         return math.inf
