@@ -71,38 +71,28 @@ def synthetic_errors(law: Law, levels, *, variable: str, n_seeds: int, n_series:
 
 @dataclass(frozen=True)
 class Rule:
-    """A verdict rule as fit_rates applies it: claim kind, slope_tolerance, and its log power (a stated one, or a
-    range for an unknown power). ``bracket``: judged by ``rates.bound_verdict`` on a lower/upper pair."""
+    """A verdict rule as fit_rates applies it: claim kind, slope_tolerance, and the log powers it is judged at (a
+    stated one, or several across an unknown range). ``bracket``: judged on a lower/upper pair of bounds."""
 
     name: str
     kind: str = "rate"
     tolerance: float = 0.0
-    log_power: float = 0.0
-    log_power_range: tuple[float, float] | None = None
+    log_powers: tuple[float, ...] = (0.0,)
     bracket: bool = False
-    options: dict = field(default_factory=dict)
-
-    def claimed_slopes(self, fit: rates.SlopeFit, exponent: float) -> list[float]:
-        powers = ([self.log_power] if self.log_power_range is None
-                  else np.linspace(*self.log_power_range, rates._LOG_POWER_STEPS))
-        return [rates.claimed_slope_with_log(fit, exponent, p) for p in powers]
 
 
 def error_rates(rule: Rule, errors, levels, claimed_exponent: float, *, variable: str,
                 upper_errors=None) -> dict[str, float]:
-    """Share of each verdict of ``rule`` over the series of ``errors`` (n_series, L, S) against the claimed
-    exponent; for a bracket rule ``errors`` are the lower bound's series and ``upper_errors`` the upper bound's."""
+    """Share of each verdict of ``rule`` (``rates.judge_series``, or ``rates.judge_bracket``: the code path of
+    ``rates.fit_rates``) over the series of ``errors`` (n_series, L, S) against the claimed exponent; for a
+    bracket rule ``errors`` are the lower bound's series and ``upper_errors`` the upper bound's."""
+    options = {"variable": variable, "kind": rule.kind, "tolerance": rule.tolerance, "log_powers": rule.log_powers}
     counts: dict[str, int] = {}
     for i in range(errors.shape[0]):
-        fit = rates.fit_slope(levels, errors[i], variable=variable)
-        slopes = rule.claimed_slopes(fit, claimed_exponent)
         if rule.bracket:
-            upper = rates.fit_slope(levels, upper_errors[i], variable=variable)
-            label, _ = rates._agree([rates.bound_verdict(fit, upper, a, variable=variable, tolerance=rule.tolerance,
-                                                         **rule.options) for a in slopes], slopes)
+            label, _ = rates.judge_bracket(levels, errors[i], upper_errors[i], claimed_exponent, **options)
         else:
-            label, _ = rates.judge(fit, slopes, variable=variable, kind=rule.kind, tolerance=rule.tolerance,
-                                   **rule.options)
+            label, _ = rates.judge_series(levels, errors[i], claimed_exponent, **options)
         counts[label] = counts.get(label, 0) + 1
     return {label: count / errors.shape[0] for label, count in sorted(counts.items())}
 
@@ -183,7 +173,8 @@ class Setting:
 RULES = {
     "rate": Rule("rate"),
     "upper bound": Rule("upper bound", kind="upper bound"),
-    "rate, log power unknown in [0, 1]": Rule("rate, log power unknown", log_power_range=(0.0, 1.0)),
+    "rate, log power unknown in [0, 1]": Rule("rate, log power unknown",
+                                              log_powers=tuple(np.linspace(0.0, 1.0, rates._LOG_POWER_STEPS))),
     "bracket (upper bound)": Rule("bracket", kind="upper bound", bracket=True),
     "deterministic order (Euler, slope_tolerance 0.05)": Rule("deterministic", tolerance=0.05),
 }
@@ -209,9 +200,8 @@ def settings(rule_name: str, gap: float = 0.0, *, sigma: float | None = None, le
     sigma = NOISE["w2_floor w2"] if sigma is None else sigma
     # an unknown log power: the law's power is the middle of the range, or for a false claim the end of the range
     # on the gap's side (so the gap is measured from the nearest slope the range allows)
-    power = 0.0 if not rule.log_power_range else (rule.log_power_range[1] if gap > 0 else
-                                                  rule.log_power_range[0] if gap < 0 else
-                                                  sum(rule.log_power_range) / 2)
+    powers = rule.log_powers
+    power = powers[-1] if gap > 0 else powers[0] if gap < 0 else (powers[0] + powers[-1]) / 2
     return [Setting(rule, -0.5, levels, "n", Law(-0.5 + gap, c=c, b=b, log_power=power, sigma=sigma), n_seeds)
             for c, b in PRE_ASYMPTOTIC]
 

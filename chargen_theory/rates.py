@@ -361,13 +361,14 @@ def _stands(fit: SlopeFit, a: float, allowance: float, sign: float, side: int) -
 
 
 def verdict(fit: SlopeFit, claimed_slope: float, *, variable: str, kind: str = "rate",
-            max_ci_width_rel: float = 1.0, tolerance: float = 0.0,
-            constant_drift: float = CONSTANT_DRIFT) -> tuple[str, str]:
+            max_ci_width_rel: float = 1.0, tolerance: float = 0.0, constant_drift: float = CONSTANT_DRIFT,
+            relative_to: float | None = None) -> tuple[str, str]:
     """(verdict, reason) of ``fit`` against ``claimed_slope`` for a claim of ``kind`` ("rate" | "upper bound");
     the reason is empty for a decided verdict. Rules (docs/theory.md, "Verdict rules and their measured error
     rates"), with the allowance d = ``slope_allowance(fit, tolerance, constant_drift)``:
 
-    - "inconclusive": < 3 used levels, < 2 seeds, no CI, or a CI wider than ``max_ci_width_rel`` x |claim|;
+    - "inconclusive": < 3 used levels, < 2 seeds, no CI, or a CI wider than ``max_ci_width_rel`` x |claim|
+      (|``relative_to``| when given: the claimed slope with its log factor when ``fit`` is of detrended data);
     - "consistent": [ci_low - d, ci_high + d] holds the claim, and so does the finest levels' interval widened by d
       (on the slow side for an upper bound; otherwise "inconclusive": the agreement is not stable), and the design
       detects a gap of max(MAX_DETECTABLE_REL |claim|, TARGET_GAP) (``detectable_gap``; otherwise "underpowered");
@@ -382,7 +383,8 @@ def verdict(fit: SlopeFit, claimed_slope: float, *, variable: str, kind: str = "
     problem = _usable(fit)
     if problem:
         return "inconclusive", problem
-    width, limit = fit.ci_high - fit.ci_low, max_ci_width_rel * abs(claimed_slope)
+    scale = abs(claimed_slope if relative_to is None else relative_to)
+    width, limit = fit.ci_high - fit.ci_low, max_ci_width_rel * scale
     if width > limit:
         return "inconclusive", f"CI width {width:.3g} > {max_ci_width_rel:g} x |claimed slope| = {limit:.3g}"
     allowance = slope_allowance(fit, tolerance, constant_drift)
@@ -397,7 +399,7 @@ def verdict(fit: SlopeFit, claimed_slope: float, *, variable: str, kind: str = "
     if low - allowance <= a_o <= high + allowance:
         if tail_slow or (tail_fast and kind == "rate"):
             return "inconclusive", f"the window agrees but {unstable}"
-        gap, limit = detectable_gap(fit, allowance), max(MAX_DETECTABLE_REL * abs(claimed_slope), TARGET_GAP)
+        gap, limit = detectable_gap(fit, allowance), max(MAX_DETECTABLE_REL * scale, TARGET_GAP)
         if gap > limit:
             return "underpowered", (f"the interval holds the claim, but this design detects only slope gaps >= "
                                     f"{gap:.3g} (> {limit:.3g})")
@@ -411,19 +413,77 @@ def verdict(fit: SlopeFit, claimed_slope: float, *, variable: str, kind: str = "
     return ("slower" if side > 0 else "faster"), ""
 
 
-def judge(fit: SlopeFit, claimed_slopes, **options) -> tuple[str, str]:
-    """``verdict`` for each claimed slope of a claim's log-power range (one per power checked): the common verdict
-    when all agree, else "inconclusive" with a note listing them."""
-    results = [verdict(fit, a, **options) for a in claimed_slopes]
-    return _agree(results, claimed_slopes)
+def log_factor(levels, log_power: float, loglog_power: float = 0.0) -> np.ndarray:
+    """|log level|^log_power (log|log level|)^loglog_power per level, (L,); ones where that is undefined or not
+    positive at some level (a level of 1, or |log level| <= e with a loglog power), as ``claimed_slope_with_log``
+    falls back to the pure exponent."""
+    levels = np.asarray(levels, dtype=np.float64)
+    if log_power == 0 and loglog_power == 0:
+        return np.ones(len(levels))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.abs(np.log(levels))
+        factor = z ** log_power * (np.log(z) ** loglog_power if loglog_power else 1.0)
+    return factor if np.all(np.isfinite(factor) & (factor > 0)) else np.ones(len(levels))
 
 
-def _agree(results, claimed_slopes) -> tuple[str, str]:
+def judge_series(levels, values, exponent: float, *, variable: str, kind: str = "rate", log_powers=(0.0,),
+                 loglog_power: float = 0.0, tolerance: float = 0.0, floors=None, max_ci_width_rel: float = 1.0,
+                 **fit_options) -> tuple[str, str]:
+    """(verdict, reason) of the claim error ~ level^exponent |log level|^p (log|log level|)^loglog_power on one
+    group: levels (L,), values and floors (L, S) as for ``fit_slope``. For each p of ``log_powers`` (one for a
+    stated power, several across an unknown range) the values and floors are divided by the claim's log factor
+    (``log_factor``) and the fit of what remains is judged by ``verdict`` against the pure exponent, so that the
+    window, finest-levels and drift tests all compare like with like; the common verdict when all powers agree,
+    else "inconclusive" with a note listing them."""
+    results = []
+    for p in log_powers:
+        factor = log_factor(levels, p, loglog_power)[:, None]
+        fit = fit_slope(levels, np.asarray(values, dtype=np.float64) / factor, variable=variable,
+                        floors_by_seed=None if floors is None else np.asarray(floors, dtype=np.float64) / factor,
+                        **fit_options)
+        results.append(verdict(fit, exponent, variable=variable, kind=kind, max_ci_width_rel=max_ci_width_rel,
+                               tolerance=tolerance, relative_to=claimed_slope_with_log(fit, exponent, p,
+                                                                                       loglog_power)))
+    return _agree(results, log_powers)
+
+
+def judge_bracket(levels, lower, upper, exponent: float, *, variable: str, kind: str = "upper bound",
+                  log_powers=(0.0,), loglog_power: float = 0.0, tolerance: float = 0.0, lower_floors=None,
+                  max_ci_width_rel: float = 1.0, **fit_options) -> tuple[str, str]:
+    """``judge_series`` for a claim judged on a bracket: lower and upper (L, S) bounds on the error (None: absent),
+    each divided by the claim's log factor and judged by ``bound_verdict``; for a claim of kind "rate" an upper
+    bound decaying faster than the claim (a stable contradiction, ``_stands``) also refutes."""
+    sign = 1.0 if variable == "n" else -1.0
+    results = []
+    for p in log_powers:
+        factor = log_factor(levels, p, loglog_power)[:, None]
+        fits = [None if v is None else fit_slope(levels, np.asarray(v, dtype=np.float64) / factor, variable=variable,
+                                                 floors_by_seed=f if f is None else np.asarray(f) / factor,
+                                                 **fit_options)
+                for v, f in ((lower, lower_floors), (upper, None))]
+        low_fit, up_fit = fits
+        with_log = claimed_slope_with_log(_union(low_fit, up_fit), exponent, p, loglog_power)
+        if sign * with_log >= 0:
+            results.append(("inconclusive", f"the claimed slope with its log factor is {with_log:.3g} over the window"))
+            continue
+        label, reason = bound_verdict(low_fit, up_fit, exponent, variable=variable, tolerance=tolerance,
+                                      max_ci_width_rel=max_ci_width_rel * abs(with_log / exponent))
+        if kind == "rate" and label != "refuted" and up_fit is not None and not _usable(up_fit):
+            allowance = slope_allowance(up_fit, tolerance)
+            if _oriented(up_fit, sign, "ci_low", "ci_high")[1] + allowance < sign * exponent:
+                stands, why = _stands(up_fit, exponent, allowance, sign, -1)
+                label, reason = ((stands, f"upper bound faster than the claimed exact rate, but {why}") if stands else
+                                 ("refuted", "the upper bound decays provably faster than the claimed exact rate"))
+        results.append((label, reason))
+    return _agree(results, log_powers)
+
+
+def _agree(results, log_powers) -> tuple[str, str]:
     labels = [label for label, _ in results]
     if len(set(labels)) == 1:
         return results[0]
-    spread = "; ".join(f"{a:.3g}: {label}" for a, label in zip(claimed_slopes, labels))
-    return "inconclusive", f"the verdict depends on the unknown log power (claimed slope {spread})"
+    spread = "; ".join(f"p = {p:.3g}: {label}" for p, label in zip(log_powers, labels))
+    return "inconclusive", f"the verdict depends on the unknown log power ({spread})"
 
 
 BOUND_VERDICTS = ("consistent", "refuted", "pre-asymptotic", "underpowered", "inconclusive")
@@ -531,11 +591,11 @@ def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), seed: int = 0,
         applied, skipped = set(), []
         for key, group in _groups(rows, variable, together):
             if bracket:
-                lower, n_diverged = _fit_group(group, f"{quantity}_lower", variable, **options)
-                upper, _ = _fit_group(group, f"{quantity}_upper", variable, **options)
+                lower, n_diverged, lower_data = _fit_group(group, f"{quantity}_lower", variable, **options)
+                upper, _, upper_data = _fit_group(group, f"{quantity}_upper", variable, **options)
                 fit = _union(lower, upper)
             else:
-                fit, n_diverged = _fit_group(group, quantity, variable, **options)
+                fit, n_diverged, data = _fit_group(group, quantity, variable, **options)
                 lower = upper = None
             if fit is None:
                 continue
@@ -554,12 +614,16 @@ def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), seed: int = 0,
                     continue
                 applied.add(claim.id)
                 claimed = claim.exponent(d, d_star)
-                slopes = _claimed_slopes(fit, claim, claimed)
+                powers = _log_powers(claim)
+                common = {"variable": variable, "kind": claim.kind, "log_powers": powers,
+                          "loglog_power": claim.loglog_power, "tolerance": claim.slope_tolerance,
+                          "max_ci_width_rel": max_ci_width_rel, **options}
                 if bracket:
-                    label, reason = _bracket_verdict(lower, upper, slopes, claim, variable, max_ci_width_rel)
+                    levels = fit.levels
+                    label, reason = judge_bracket(levels, _on(levels, lower_data, 1), _on(levels, upper_data, 1),
+                                                  claimed, lower_floors=_on(levels, lower_data, 2), **common)
                 else:
-                    label, reason = judge(fit, slopes, variable=variable, kind=claim.kind,
-                                          max_ci_width_rel=max_ci_width_rel, tolerance=claim.slope_tolerance)
+                    label, reason = judge_series(data[0], data[1], claimed, floors=data[2], **common)
                 unmet = _claims.scope(claim, {**key, "varies_with": together}, quantity)
                 capped = _capped(group, variable, window)
                 if unmet:
@@ -567,7 +631,9 @@ def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), seed: int = 0,
                 elif capped:
                     label, reason = "inconclusive", capped
                 allowance = slope_allowance(tested, claim.slope_tolerance) if tested else math.inf
-                out.append({**base, **_claim_columns(claim, claimed, slopes),
+                slopes = [claimed_slope_with_log(fit, claimed, p, claim.loglog_power) for p in powers]
+                out.append({**base, **_claim_columns(claim, claimed, [a if np.isfinite(a) else claimed
+                                                                      for a in slopes]),
                             "detectable_gap": detectable_gap(tested, allowance) if tested else math.inf,
                             "seeds_needed": (seeds_needed(tested, allowance) if tested and label not in
                                              (*SUPPORTING, *CONTRADICTIONS, "out of scope") else math.nan),
@@ -587,13 +653,21 @@ def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), seed: int = 0,
     return pd.DataFrame(out, columns=columns)
 
 
-def _claimed_slopes(fit: SlopeFit, claim, claimed: float) -> list[float]:
-    """The claimed slopes over the fit's window: one for a stated log power, _LOG_POWER_STEPS evenly spaced across
-    ``claim.log_power_range`` otherwise (the pure exponent where the log factor is undefined)."""
-    powers = ([claim.log_power] if claim.log_power_range is None
-              else np.linspace(*claim.log_power_range, _LOG_POWER_STEPS))
-    slopes = [claimed_slope_with_log(fit, claimed, p, claim.loglog_power) for p in powers]
-    return [a if np.isfinite(a) else claimed for a in slopes]
+def _log_powers(claim) -> list[float]:
+    """The log powers a claim is judged at: its stated one, or _LOG_POWER_STEPS evenly spaced across its range."""
+    if claim.log_power_range is None:
+        return [float(claim.log_power)]
+    return [float(p) for p in np.linspace(*claim.log_power_range, _LOG_POWER_STEPS)]
+
+
+def _on(levels, data, index):
+    """Item ``index`` (1: values, 2: floors) of a group's level arrays, on the given levels (NaN rows where that
+    bound has no such level); None when the bound is absent."""
+    if data is None or data[index] is None:
+        return None
+    out = np.full((len(levels), data[index].shape[1]), np.nan)
+    out[np.searchsorted(levels, data[0])] = data[index]
+    return out
 
 
 def _claim_columns(claim, claimed: float, slopes) -> dict:
@@ -636,27 +710,6 @@ def _union(lower: SlopeFit | None, upper: SlopeFit | None) -> SlopeFit | None:
     if not fits:
         return None
     return dataclasses.replace(fits[0], used=np.logical_or.reduce([fit.used for fit in fits]))
-
-
-def _bracket_verdict(lower, upper, slopes, claim, variable, max_ci_width_rel) -> tuple[str, str]:
-    """``bound_verdict`` for each claimed slope (agreeing across a log-power range); for a claim of kind "rate" an
-    upper bound decaying faster than the claim (a stable contradiction, ``_stands``) also refutes."""
-    results = []
-    for a in slopes:
-        if a * (1 if variable == "h" else -1) <= 0:
-            results.append(("inconclusive", f"the claimed slope with its log factor is {a:.3g} over the window"))
-            continue
-        label, reason = bound_verdict(lower, upper, a, variable=variable, max_ci_width_rel=max_ci_width_rel,
-                                      tolerance=claim.slope_tolerance)
-        if claim.kind == "rate" and label != "refuted" and upper is not None and not _usable(upper):
-            sign = 1.0 if variable == "n" else -1.0
-            allowance = slope_allowance(upper, claim.slope_tolerance)
-            if _oriented(upper, sign, "ci_low", "ci_high")[1] + allowance < sign * a:
-                stands, why = _stands(upper, a, allowance, sign, -1)
-                label, reason = ((stands, f"upper bound faster than the claimed exact rate, but {why}") if stands else
-                                 ("refuted", "the upper bound decays provably faster than the claimed exact rate"))
-        results.append((label, reason))
-    return _agree(results, slopes)
 
 
 def _capped(group, variable, window) -> str:
@@ -796,12 +849,14 @@ def _floats(column: pd.Series) -> np.ndarray:
 
 
 def _fit_group(group, quantity, variable, **options):
-    """(SlopeFit or None when no level has a value, number of diverged rows) of one group's ``quantity``."""
+    """(SlopeFit, number of diverged rows, (levels, values, floors)) of one group's ``quantity``; the fit and the
+    arrays are None when no level has a value."""
     levels, values, floors, _ = level_arrays(group, quantity, variable)
     n_diverged = int((group["status"] == "diverged").sum())
     if len(levels) == 0 or not np.isfinite(values).any():
-        return None, n_diverged
-    return fit_slope(levels, values, variable=variable, floors_by_seed=floors, **options), n_diverged
+        return None, n_diverged, None
+    fit = fit_slope(levels, values, variable=variable, floors_by_seed=floors, **options)
+    return fit, n_diverged, (levels, values, floors)
 
 
 def _methods(group, quantity) -> str:
