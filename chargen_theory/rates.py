@@ -73,7 +73,7 @@ MIN_SEEDS_CONTRADICTION = 10  # a contradiction needs at least this many seeds; 
 CONSTANT_DRIFT = 1.2  # "up to constants": the claim's constant may drift by this factor over a fit window
 POWER = 0.8  # detectable_gap: the gap detected with this probability by the two-sided 95% seed-t test
 TARGET_GAP = 0.1  # seeds_needed: seeds that bring detectable_gap down to this slope gap
-MAX_DETECTABLE_REL = 0.5  # "consistent" needs detectable_gap <= max(this x |claimed slope|, TARGET_GAP)
+MAX_DETECTABLE_REL = 0.25  # "consistent" needs detectable_gap <= max(this x |claimed slope|, TARGET_GAP)
 _LOG_POWER_STEPS = 5  # claimed slopes checked across a claim's log_power_range (the ends included)
 
 # rates.csv: these columns, with the table's parameter columns (cells.COLUMNS) inserted after "variable"
