@@ -56,6 +56,7 @@ def rows(settings):
         low, high = cal.clopper_pearson(round(covered["seed-t"] * n), n)
         out.append(Row(NAME, f"95% slope CI coverage, {n_seeds} seeds, 7 levels, lognormal noise 0.1: seed-t "
                              "(rates) vs expanded percentile seed bootstrap (the former interval)",
-                       f"{covered['seed-t']:.3f} (95% CI {low:.3f}-{high:.3f})", f"bootstrap: {covered['bootstrap']:.3f}",
+                       f"{covered['seed-t']:.3f} (95% CI {low:.3f}-{high:.3f})",
+                       f"bootstrap: {covered['bootstrap']:.3f}",
                        covered["seed-t"] / 0.95, None, "-", None))
     return out
