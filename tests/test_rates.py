@@ -546,3 +546,22 @@ def test_every_row_carries_the_new_columns():
     decided = out["verdict"].isin(rates.SUPPORTING + rates.CONTRADICTIONS + ("out of scope",))
     assert out.loc[decided, "seeds_needed"].isna().all()
     assert all(len(text.split(";")) == n - 1 for text, n in zip(out["local_slopes"], out["n_levels_used"]))
+
+
+@pytest.mark.parametrize("value, message", [
+    ([0, 2], None), ((0.5, 0.5), None),
+    ([0], "log_power_range must be [low, high] (two numbers)"),
+    ([True, 1], "log_power_range must be [low, high] (two numbers)"),
+    (["0", "1"], "log_power_range must be [low, high] (two numbers)"),
+    ("0..2", "log_power_range must be [low, high] (two numbers)"),
+    ([2, 0], "log_power_range must be [low, high] with low <= high"),
+    ([0, float("inf")], "log_power_range must be [low, high] with low <= high"),
+])
+def test_config_claims_parse_log_power_range(value, message):
+    spec = {"id": "c", "quantity": "w2", "variable": "n", "exponent": -0.5, "log_power_range": value}
+    if message is None:
+        assert ct.claims.from_dict(spec).log_power_range == (float(value[0]), float(value[1]))
+    else:
+        with pytest.raises(ValueError, match=r"^claim c: " + message.replace("[", r"\[").replace("(", r"\(")
+                           .replace(")", r"\)").replace("]", r"\]")):
+            ct.claims.from_dict(spec)
