@@ -78,3 +78,16 @@ def test_false_contradictions_stay_below_five_percent_slow(rule, design):
         pytest.skip("the Euler rule is calibrated on the suite's h levels")
     result = cal.calibrate(rule, 0.0, 300, np.random.default_rng(13), **design)
     assert cal.clopper_pearson(result["k"], result["n"])[1] <= 0.05, result
+
+
+def test_detectable_gap_is_detected_about_80_percent_of_the_time():
+    """A true gap equal to the design's (median) detectable_gap is contradicted in about 80% of the series: 76%
+    measured (the window and drift tests take a little of the tail test's nominal 80%)."""
+    rng = np.random.default_rng(14)
+    pilot = cal.synthetic_errors(cal.Law(-0.5), cal.N_LEVELS, variable="n", n_seeds=10, n_series=100, rng=rng)
+    fits = [rates.fit_slope(cal.N_LEVELS, values, variable="n") for values in pilot]
+    gap = float(np.median([rates.detectable_gap(fit, rates.slope_allowance(fit)) for fit in fits]))
+    setting = cal.Setting(cal.RULES["rate"], -0.5, cal.N_LEVELS, "n", cal.Law(-0.5 + gap))
+    rate = cal.contradiction_rate(setting.run(300, rng))
+    low, high = cal.clopper_pearson(round(rate * 300), 300)
+    assert high >= 0.7 and low <= 0.85, rate
