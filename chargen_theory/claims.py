@@ -838,7 +838,8 @@ def from_dict(spec: dict) -> Claim:
     """A Claim from a config mapping (not registered).
 
     Keys: id, quantity, variable ("n" | "h"), exponent, and optionally uses ("d" | "d_star"), conditions,
-    citation, kind ("upper bound" | "rate"), log_power, loglog_power, dims ([low, high]), slope_tolerance, and the
+    citation, kind ("upper bound" | "rate"), log_power, log_power_range ([low, high]: the source's log power is
+    unknown, verdicts must hold across it), loglog_power, dims ([low, high]), slope_tolerance, and the
     hypotheses targets, estimators (lists of TARGET_CLASSES / ESTIMATOR_CLASSES keys; default ["any"]),
     time_regime (default "any"), bounds (default: not checked), standing (default "stated"), source_ref,
     verified. ``exponent`` is a number, a constant written "a" or "a/b", or "a/(d + c)" where d stands for the
@@ -866,6 +867,12 @@ def from_dict(spec: dict) -> Claim:
             raise ValueError(f"claim {claim_id}: dims must be [low, high], two numbers (not booleans or text), got "
                              f"{_validate.shown(dims)}")
         kw["dims"] = (float(dims[0]), float(dims[1]))
+    if "log_power_range" in kw:
+        span = kw["log_power_range"]
+        if not (isinstance(span, (list, tuple)) and len(span) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in span)):
+            raise ValueError(f"claim {spec['id']}: log_power_range must be [low, high] (two numbers), got {span!r}")
+        kw["log_power_range"] = (float(span[0]), float(span[1]))
     for key in ("log_power", "loglog_power", "slope_tolerance"):
         if key in kw:
             kw[key] = _validate.number(f"claim {claim_id}: {key}", kw[key])

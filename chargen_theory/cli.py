@@ -3,6 +3,7 @@
     chargen-theory run [CONFIG] [--out DIR] [--jobs N] [--backend loky|dask] [--scheduler ADDR] [--force]
                        [--no-report] [--plugin MODULE ...]
     chargen-theory report DIR
+    chargen-theory plan DIR --budget SECONDS
     chargen-theory list targets|paths|estimators|claims|experiments [--plugin MODULE ...]
 
 CONFIG is a TOML file, or the name of a config bundled with the package in chargen_theory/configs/ ("quick",
@@ -55,7 +56,7 @@ def _usable_cpus() -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="chargen-theory", description="Check the convergence-rate claims of the characteristic "
                                                         "generator on targets with exact velocity fields.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,report,list}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,report,plan,list}")
     run = commands.add_parser("run", help="run a sweep, then write its report")
     run.add_argument("config", nargs="?", default=None,
                      help=f"TOML config file or bundled config name (default: {DEFAULT_CONFIG})")
@@ -73,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write rates.csv, figures/ and report.md for a finished run")
     report.add_argument("dir", help="a run folder holding results.csv and run.json")
     report.set_defaults(func=_report)
+    planner = commands.add_parser("plan", help="propose seeds or levels that would decide a pilot run's undecided "
+                                               "groups within a time budget")
+    planner.add_argument("dir", help="a pilot run folder holding results.csv and run.json")
+    planner.add_argument("--budget", type=_positive_seconds, required=True, metavar="SECONDS",
+                         help="wall seconds the next run may spend on extra seeds")
+    planner.set_defaults(func=_plan)
     listing = commands.add_parser("list", help="list registered names")
     listing.add_argument("what", choices=LISTS)
     _plugin_option(listing)
@@ -141,6 +148,23 @@ def _report(args) -> int:
         if not (folder / name).is_file():
             raise ValueError(f"dir: {str(folder)!r} holds no {name}; give the output folder of a finished run")
     print(report.write_report(folder))
+    return 0
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _plan(args) -> int:
+    from . import planning
+
+    print(planning.format_plan(planning.plan(Path(args.dir), args.budget), args.budget))
     return 0
 
 

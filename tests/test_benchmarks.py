@@ -26,7 +26,7 @@ def write(folder: Path, name: str, body: str) -> None:
 def test_discovers_every_comparison_in_order(runner):
     modules = runner.discover(BENCH)
     assert [m.NAME for m in modules] == ["mlp_train", "euler_sample", "kernel_velocity", "w2_exact", "sliced",
-                                         "gmm_velocity", "generator_fit", "one_step", "sweep_jobs", "cost_growth"]
+                                         "gmm_velocity", "generator_fit", "one_step", "sweep_jobs", "cost_growth", "calibration"]
 
 
 def test_missing_peer_gives_a_skipped_row_with_the_pip_hint(runner, monkeypatch):

@@ -339,7 +339,7 @@ N_LEVELS = 2.0 ** np.arange(6, 17)
 H_LEVELS = 2.0 ** -np.arange(1, 9)
 
 
-def series(levels, slope, rng, scale=1.0, noise=0.05, seeds=8):
+def series(levels, slope, rng, scale=1.0, noise=0.05, seeds=10):  # 10: rates.MIN_SEEDS_CONTRADICTION
     """(L, S) errors scale * level^slope with lognormal seed noise."""
     return scale * levels[:, None] ** slope * np.exp(noise * rng.standard_normal((len(levels), seeds)))
 

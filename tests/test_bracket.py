@@ -121,7 +121,7 @@ CLAIM = ct.claims.from_dict({"id": "bracket_probe", "quantity": "w2_target", "va
 FIT = {"experiment": "chargen_vs_n", "quantity": "w2_target", "variable": "n", "claims": ["bracket_probe"]}
 
 
-def bracket_table(lower_slope, upper_slope, rng, floor=None, estimator="mlp", T=SCHEDULE, n_seeds=5):
+def bracket_table(lower_slope, upper_slope, rng, floor=None, estimator="mlp", T=SCHEDULE, n_seeds=10):
     """chargen_vs_n rows with w2_target_lower = 2 n^lower_slope (floored at ``floor`` when given, with that floor
     in w2_target_lower_floor) and w2_target_upper = 5 n^upper_slope, lognormal noise 0.02."""
     rows = []
@@ -155,7 +155,7 @@ def test_fit_rates_judges_the_bracket(lower_slope, upper_slope, expected, note):
     assert abs(row["lower_slope"] - lower_slope) < 0.03 and abs(row["upper_slope"] - upper_slope) < 0.03
     assert row["lower_ci_low"] < row["lower_slope"] < row["lower_ci_high"]
     assert row["upper_ci_low"] < row["upper_slope"] < row["upper_ci_high"]
-    assert row["n_levels_used"] == 5 and row["n_seeds"] == 5
+    assert row["n_levels_used"] == 5 and row["n_seeds"] == 10
     assert row["method"] == "lower: gelbrich; upper: coupling:closed_form"
     assert ("refuted" in rates.CONTRADICTIONS) and expected in rates.BOUND_VERDICTS
 
@@ -225,7 +225,8 @@ def test_report_counts_and_draws_the_bracket(tmp_path):
     text = ct.report.write_report(tmp_path, n_boot=200).read_text()
     fits = pd.read_csv(tmp_path / "rates.csv")
     assert sorted(fits["verdict"]) == ["consistent", "refuted"]
-    assert "In scope (2): 1 consistent, 0 faster than bound, 0 faster, 0 slower, 0 inconclusive, 1 refuted" in text
+    assert ("In scope (2): 1 consistent, 0 faster than bound, 0 faster, 0 slower, 0 pre-asymptotic, 0 underpowered, "
+            "0 inconclusive, 1 refuted") in text
     refuted = text.split("### Where the data contradict a claim")[1].split("###")[0]
     assert refuted.count("\n- ") == 1 and "estimator=knn" in refuted and "lower-bound slope" in refuted
     section = text.split("## W2 to the target: lower and upper bounds")[1].split("\n## ")[0]

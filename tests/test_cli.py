@@ -86,7 +86,7 @@ def test_bundled_configs_ship_inside_the_package_and_validate():
 
 def test_module_and_console_script_entry_points():
     help_text = subprocess.run([sys.executable, "-m", "chargen_theory", "--help"], capture_output=True, text=True)
-    assert help_text.returncode == 0 and "{run,report,list}" in help_text.stdout
+    assert help_text.returncode == 0 and "{run,report,plan,list}" in help_text.stdout
     script = Path(sys.executable).with_name("chargen-theory")
     listed = subprocess.run([str(script), "list", "paths"], capture_output=True, text=True)
     assert listed.returncode == 0 and "linear:" in listed.stdout
