@@ -486,6 +486,9 @@ def _agree(results, log_powers) -> tuple[str, str]:
     labels = [label for label, _ in results]
     if len(set(labels)) == 1:
         return results[0]
+    if set(labels) <= set(SUPPORTING):  # the bound holds at every power; it is sharp at some of them
+        spread = ", ".join(f"{p:.3g}" for p, label in zip(log_powers, labels) if label == "consistent")
+        return "consistent", f"supported at every log power of the range; sharp at p = {spread}"
     spread = "; ".join(f"p = {p:.3g}: {label}" for p, label in zip(log_powers, labels))
     return "inconclusive", f"the verdict depends on the unknown log power ({spread})"
 

@@ -509,6 +509,18 @@ def test_a_verdict_must_hold_across_an_unknown_log_power():
     assert rates.fit_rates(table, PROBE_FIT, extra_claims=[narrow]).iloc[0]["verdict"] == "consistent"
 
 
+def test_an_upper_bound_supported_at_every_unknown_log_power_is_decided():
+    # slope -0.42 against the upper bound n^-0.4 (log n)^p, p in [0, 1]: sharp at p = 0, faster than the bound at
+    # p = 1; the bound holds at every power of the range, so the verdict is decided, not inconclusive
+    table = _table(-0.42, np.random.default_rng(4))
+    spec = {"id": "probe_claim", "quantity": "w2", "variable": "n", "exponent": -0.4, "log_power_range": [0, 1]}
+    row = rates.fit_rates(table, PROBE_FIT, extra_claims=[ct.claims.from_dict(spec)]).iloc[0]
+    assert row["verdict"] == "consistent" and "supported at every log power" in row["note"]
+    # the same data against a bound that it breaks at every power: one contradiction, never "consistent"
+    row = rates.fit_rates(table, PROBE_FIT, extra_claims=[ct.claims.from_dict(spec | {"exponent": -0.8})]).iloc[0]
+    assert row["verdict"] == "slower"
+
+
 def test_a_group_whose_levels_hit_a_size_cap_is_inconclusive():
     table = _table(-0.5, np.random.default_rng(5), capped="")
     claim = ct.claims.from_dict({"id": "probe_claim", "quantity": "w2", "variable": "n", "exponent": -0.5})
