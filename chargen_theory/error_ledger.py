@@ -89,7 +89,8 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
     target : a Target (exact velocity; exact flow map where ``flow_map`` has a closed form).
     path : path name or Interpolant.
     estimator : a velocity registry name (fitted here on n samples of the target drawn from ``rng``, with
-        ``estimator_options``; "oracle" gets ``target=target``), or an already fitted estimator ``est(t, x)``
+        ``estimator_options``; "oracle" gets ``target=target``, a tuning rule's ``dim = "intrinsic"`` the target's
+        d*: ``experiments.build.velocity_estimator``), or an already fitted estimator ``est(t, x)``
         (then ``n`` is recorded as given: pass the sample size it was fitted on).
     n : number of target samples for the velocity estimator.
     m : number of prior draws whose Euler-hat characteristics train the generator.
