@@ -4,7 +4,9 @@
 velocity, fits a generator (``chargen_theory.generators``; default the paper's characteristic generator) to the
 estimated velocity with m Euler-hat characteristics, and measures every term on the SAME test prior draws z_test, so
 that the coupling columns are L2(z_test) norms of differences of maps and obey Minkowski's inequality row by row:
-total_coupling <= fit_error + euler_hat_error.
+total_coupling <= fit_error + euler_hat_error <= fit_error + velocity_term + euler_error, where velocity_term is the
+velocity error carried through the K Euler steps. ``breakdown(table)`` lists these terms per group and n, with the
+early-stopping term W2(law of X_T, target), and names the largest.
 """
 from __future__ import annotations
 
@@ -30,14 +32,13 @@ class _MarginalAt:
 
 
 def _estimator(estimator, options, target, path, n, rng):
-    """(fitted estimator, its name). A name is fitted here on n target samples; an object is used as given."""
-    from . import velocity as velocity_registry
+    """(fitted estimator, its name). A name is built by ``experiments.build.velocity_estimator`` (the oracle gets
+    the target, ``dim = "intrinsic"`` the target's d*) and fitted here on n target samples; an object is used as
+    given."""
+    from .experiments.build import velocity_estimator
 
     if isinstance(estimator, str):
-        options = dict(options or {})
-        if estimator == "oracle":
-            options.setdefault("target", target)
-        est = velocity_registry.get(estimator, **options)
+        est = velocity_estimator(estimator, options, target)
         return est.fit(target.sample(n, rng), path, rng), estimator
     if options:
         raise ValueError("estimator_options: only allowed when estimator is a registry name (str)")
@@ -88,7 +89,8 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
     target : a Target (exact velocity; exact flow map where ``flow_map`` has a closed form).
     path : path name or Interpolant.
     estimator : a velocity registry name (fitted here on n samples of the target drawn from ``rng``, with
-        ``estimator_options``; "oracle" gets ``target=target``), or an already fitted estimator ``est(t, x)``
+        ``estimator_options``; "oracle" gets ``target=target``, a tuning rule's ``dim = "intrinsic"`` the target's
+        d*: ``experiments.build.velocity_estimator``), or an already fitted estimator ``est(t, x)``
         (then ``n`` is recorded as given: pass the sample size it was fitted on).
     n : number of target samples for the velocity estimator.
     m : number of prior draws whose Euler-hat characteristics train the generator.
@@ -110,6 +112,8 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
     - velocity_l2, velocity_l2_rel: L2 error of the estimated velocity over t in [0, T] (metrics.velocity_l2);
     - euler_error: RMS |Euler_K(exact v)(z) - X_T(z)| over z_test, the discretisation term alone;
     - euler_hat_error: RMS |Euler_K(estimated v)(z) - X_T(z)|;
+    - velocity_term: RMS |Euler_K(estimated v)(z) - Euler_K(exact v)(z)|, the velocity error carried to X_T by the
+      same K steps (0 for the oracle), so that euler_hat_error <= velocity_term + euler_error;
     - fit_error: RMS |g(0, T, z) - Euler_K(estimated v)(z)|, the characteristic-fitting term (0 for "euler");
     - total_coupling: RMS |g(0, T, z) - X_T(z)|, an upper bound on W2(g(0, T, .)#N(0, I), law of X_T);
       X_T(z) is target.flow_map where closed form, else a reference ODE solve (``flow_map_method``);
@@ -118,8 +122,9 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
       of that law (mean over ``floor_repeats`` pairs);
     - semigroup_violation (the characteristic generator only, else NaN), nfe_per_sample (network or velocity
       evaluations per one-step sample: 1, K for "euler"), euler_nfe_per_sample (K), nfe_fit (teacher velocity
-      point evaluations), train_steps (optimizer steps), train_seconds, and the configuration: target, path,
-      estimator, generator, dim, intrinsic_dim, n, m, K, T, n_test, w2_n, endpoint_only.
+      point evaluations), train_steps (optimizer steps), train_seconds, rule_dim (the dimension the estimator's
+      tuning rule used, NaN without one), and the configuration: target, path, estimator, generator, dim,
+      intrinsic_dim, n, m, K, T, n_test, w2_n, endpoint_only.
 
     """
     from . import generators, metrics, solvers
@@ -170,6 +175,7 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
         "velocity_l2": l2.value, "velocity_l2_rel": l2.relative,
         "euler_error": metrics.coupling_error(euler_exact, flow),
         "euler_hat_error": metrics.coupling_error(euler_hat, flow),
+        "velocity_term": metrics.coupling_error(euler_hat, euler_exact),
         "fit_error": metrics.coupling_error(one_step, euler_hat),
         "total_coupling": metrics.coupling_error(one_step, flow),
         "flow_map_method": flow_method,
@@ -177,6 +183,39 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
         "semigroup_violation": violation,
         "nfe_per_sample": gen.nfe_per_sample_, "euler_nfe_per_sample": K, "nfe_fit": gen.nfe_fit_,
         "train_steps": gen.train_steps_, "train_seconds": gen.train_seconds_,
+        "rule_dim": float(getattr(est, "rule_dim_", float("nan"))),
     }
     return LedgerRun(record, gen, est, z_test, flow)
 
+
+
+TERMS = ("velocity_term", "euler_error", "fit_error", "early_stopping_upper")
+"""The terms of W2(one-step law, target) <= velocity_term + euler_error + fit_error + early_stopping_upper (each a
+coupling bound in the data's units; chargen_vs_n rows carry all four)."""
+
+
+def breakdown(table, by=("experiment", "target", "target_params", "estimator", "estimator_params", "generator",
+                         "generator_params", "T", "K", "m")):
+    """The ledger's terms per group and n, to check that n alone moves the error.
+
+    table: a results table (pandas DataFrame) of chargen_vs_n-style rows with status "ok"; by: the group columns
+    (those absent from the table are skipped). Returns one row per (group, n): each term of ``TERMS`` present in the
+    table as its RMS over seeds (the form of the rate fits), ``seeds``, ``dominant`` (the largest term's name) and
+    ``velocity_share`` = velocity_term / (sum of the terms); sorted by group and n.
+    """
+    import pandas as pd
+
+    rows = table[table["status"] == "ok"] if "status" in table.columns else table
+    terms = [t for t in TERMS if t in rows.columns]
+    if "n" not in rows.columns or not terms:
+        raise ValueError(f"table: needs the columns n and at least one of {', '.join(TERMS)}")
+    keys = [c for c in by if c in rows.columns] + ["n"]
+    out = []
+    for key, group in rows.groupby(keys, dropna=False, sort=True):
+        values = {t: float(np.sqrt(np.nanmean(group[t].astype(float) ** 2))) for t in terms}
+        present = {t: v for t, v in values.items() if np.isfinite(v)}
+        total = sum(present.values())
+        share = present.get("velocity_term", float("nan")) / total if total > 0 else float("nan")
+        out.append({**dict(zip(keys, key)), **values, "seeds": len(group),
+                    "dominant": max(present, key=present.get) if present else "", "velocity_share": share})
+    return pd.DataFrame(out)

@@ -2,8 +2,9 @@
 
 Velocity estimated on n samples, K Euler steps, a generator (``generator``: a registry name or table, a list to
 compare several; default the characteristic generator) fitted with m characteristics; every term is measured on
-common test draws: velocity_l2, euler_error, euler_hat_error, fit_error and total_coupling (coupling bounds on W2,
-method "coupling"), total_w2 (exact EMD W2 to the law of X_T, with its estimation floor), semigroup_violation,
+common test draws: velocity_l2, euler_error, euler_hat_error, velocity_term (the velocity error carried through the
+K Euler steps), fit_error and total_coupling (coupling bounds on W2, method "coupling"; ``error_ledger.breakdown``
+lists them per n), total_w2 (exact EMD W2 to the law of X_T, with its estimation floor), semigroup_violation,
 nfe_per_sample, nfe_fit, train_steps and train_seconds, and ``capped`` (a size cap of the velocity estimator
 that bound, ``experiments.capped``). The generators of one cell share its random stream
 (``cells.UNSEEDED``), and the rate fits are per generator (a column of the results table).
@@ -21,7 +22,7 @@ import numpy as np
 
 from . import REQUIRED, Fit, Kind, build, capped
 
-_COUPLING = ("euler_error", "euler_hat_error", "fit_error", "total_coupling")
+_COUPLING = ("euler_error", "euler_hat_error", "velocity_term", "fit_error", "total_coupling")
 _COPIED = ("velocity_l2", "velocity_l2_rel") + _COUPLING + (
     "total_w2", "total_w2_method", "total_w2_floor", "semigroup_violation", "nfe_per_sample", "nfe_fit", "train_steps",
     "train_seconds")
@@ -109,6 +110,8 @@ def run(cell: dict, rng) -> dict:
     measured = {name: record[name] for name in _COPIED}
     if math.isnan(measured["semigroup_violation"]):
         del measured["semigroup_violation"]  # defined for the characteristic generator only
+    if not math.isnan(record["rule_dim"]):
+        measured["rule_dim"] = record["rule_dim"]  # the dimension of the estimator's tuning rule
     measured.update({f"{name}_method": "coupling" for name in _COUPLING})
     measured["capped"] = capped(ledger.estimator)
     measured.update(target_bracket(cell, ledger.generator, rng))
@@ -141,10 +144,11 @@ KIND = Kind(
     parameters={"target": REQUIRED, "estimator": REQUIRED, "path": "linear", "n": REQUIRED, "m": 1000, "K": 20,
                 "T": 1.0, "n_test": 1000, "w2_n": 500, "n_eval": 2000, "generator": "characteristic",
                 "n_bracket": 100_000, "n_lower": 1_000_000},
-    measurements=("velocity_l2", "velocity_l2_rel", "euler_error", "euler_error_method", "euler_hat_error",
-                  "euler_hat_error_method", "fit_error", "fit_error_method", "total_coupling",
-                  "total_coupling_method", "total_w2", "total_w2_method", "total_w2_floor", "semigroup_violation",
-                  "nfe_per_sample", "nfe_fit", "train_steps", "train_seconds", *_BRACKET, *_EARLY, "bracket_seconds",
+    measurements=("velocity_l2", "velocity_l2_rel", "rule_dim", "euler_error", "euler_error_method",
+                  "euler_hat_error", "euler_hat_error_method", "velocity_term", "velocity_term_method", "fit_error",
+                  "fit_error_method", "total_coupling", "total_coupling_method", "total_w2", "total_w2_method",
+                  "total_w2_floor", "semigroup_violation", "nfe_per_sample", "nfe_fit", "train_steps", "train_seconds",
+                  *_BRACKET, *_EARLY, "bracket_seconds",
                   "capped"),
     fits=(Fit("total_coupling", "n", ("chargen_end_to_end", "fm_end_to_end_gao2024")),
           Fit("total_w2", "n", ("chargen_end_to_end", "fm_end_to_end_gao2024")),

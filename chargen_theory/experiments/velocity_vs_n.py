@@ -11,7 +11,8 @@ from . import REQUIRED, Fit, Kind, build, capped
 
 
 def run(cell: dict, rng) -> dict:
-    """cell: target, target_params, estimator, estimator_params, path, n, T, options.n_eval."""
+    """cell: target, target_params, estimator, estimator_params, path, n, T, options.n_eval. ``rule_dim``: the
+    dimension d the estimator's tuning rule used (``rule_dim_``; absent for estimators without one)."""
     from .. import metrics
 
     target, path = build.target(cell), paths.get(cell["path"])
@@ -19,10 +20,16 @@ def run(cell: dict, rng) -> dict:
     estimator = build.estimator(cell, target).fit(target.sample(cell["n"], fit_rng), path, rng=fit_rng)
     l2 = metrics.velocity_l2(estimator, target, path, T=cell["T"], n_eval=cell["options"]["n_eval"], rng=eval_rng)
     return {"velocity_l2": l2.value, "velocity_l2_rel": l2.relative, "velocity_l2_stderr": l2.stderr,
-            "capped": capped(estimator)}
+            "capped": capped(estimator), **rule_dim(estimator)}
 
 
-MEASUREMENTS = ("velocity_l2", "velocity_l2_rel", "velocity_l2_stderr", "capped")
+def rule_dim(estimator) -> dict:
+    """{"rule_dim": d} for a fitted estimator whose tuning rule used the dimension d (its ``rule_dim_``), else {}."""
+    d = getattr(estimator, "rule_dim_", None)
+    return {} if d is None else {"rule_dim": float(d)}
+
+
+MEASUREMENTS = ("velocity_l2", "velocity_l2_rel", "velocity_l2_stderr", "capped", "rule_dim")
 
 KIND = Kind(
     name="velocity_vs_n",
