@@ -28,7 +28,7 @@ def test_required_claims_are_registered():
 
 def test_built_in_hypotheses():
     gao = claims.get("fm_end_to_end_gao2024")          # bounds the generated law: end-to-end quantities only
-    assert gao.bounds == "w2_target" and gao.quantity == "total_w2" and gao.time_regime == "T_to_1"
+    assert gao.bounds == "w2_target" and gao.quantity == "total_w2" and gao.time_regime == "T_to_1_or_smoothed_1"
     assert set(gao.targets) == {"bounded_support", "log_concave", "gaussian_mixture"}
     manifold = claims.get("chargen_manifold_rate")
     assert manifold.standing == "conjecture" and manifold.targets == ("manifold_smoothed",)
@@ -36,7 +36,8 @@ def test_built_in_hypotheses():
     assert fixed.time_regime == "fixed_T" and fixed.kind == "upper bound" and fixed.exponent(d=7) == -0.5
     for name in ("chargen_velocity_rate", "chargen_end_to_end"):
         c = claims.get(name)
-        assert c.time_regime == "T_to_1" and c.targets == ("smoothed_compact",) and c.standing == "restated"
+        assert c.time_regime == "T_to_1_or_smoothed_1" and c.targets == ("smoothed_compact",)
+        assert c.standing == "restated"
     assert claims.get("euler_first_order").time_regime == "fixed_T_lipschitz"
     # the empirical-W2 rates for the laws actually sampled, with their log factors
     assert (claims.get("empirical_w2_1d_gaussian").loglog_power, claims.get("empirical_w2_1d_gaussian").targets) \
@@ -167,7 +168,7 @@ def test_from_dict_uses_d_star_when_asked():
     ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "estimators": ["mlp"]},
      "estimators: unknown value 'mlp'; allowed: any, empirical, kde_scott, kernel, oracle, relu_network"),
     ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "time_regime": "T->1"},
-     "time_regime: unknown value 'T->1'; allowed: T_to_1, T_to_1_d3, T_to_1_regular_path, any, fixed_T"),
+     "time_regime: unknown value 'T->1'; allowed: T_to_1, T_to_1_d3, T_to_1_or_smoothed_1, T_to_1_regular_path, any"),
     ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "bounds": "w2"},
      "bounds: unknown value 'w2'; allowed: empirical_w2, euler"),
     ({"id": "x", "quantity": "q", "variable": "n", "exponent": -1, "standing": "proved"},
@@ -217,6 +218,9 @@ SMOOTH_SPHERE = '{"dim": 3, "intrinsic_dim": 1, "sigma": 0.1}'
     # time regime
     ({"time_regime": "T_to_1"}, {"T": 0.9}, "velocity_l2", "fixed T = 0.9 (claim needs T -> 1 with n)"),
     ({"time_regime": "T_to_1"}, {}, "velocity_l2", "T not recorded"),
+    ({"time_regime": "T_to_1_or_smoothed_1"}, {"T": 1.0, "target": "checkerboard"}, "velocity_l2",
+     "fixed T = 1 (claim needs T -> 1 with n, or T = 1 itself on a Gaussian-smoothed target"),
+    ({"time_regime": "T_to_1_or_smoothed_1"}, {"T": 0.9}, "velocity_l2", "fixed T = 0.9"),
     ({"time_regime": "fixed_T"}, {"T": "1 - n^(-1/2)"}, "velocity_l2", "T schedule '1 - n^(-1/2)'"),
     ({"time_regime": "fixed_T"}, {"T": 1.0}, "velocity_l2", "T = 1 (claim needs a fixed T < 1)"),
     ({"time_regime": "fixed_T_lipschitz"}, {"T": 1.0, "target": "checkerboard"}, "euler_error",
@@ -245,6 +249,8 @@ def test_scope_names_each_broken_hypothesis(hypotheses, group, quantity, phrase)
     ({"time_regime": "T_to_1"}, {"T": "1 - n^(-1/2)"}, "velocity_l2"),
     ({"time_regime": "T_to_1"}, {"T": 0.9, "varies_with": ["m", "T"]}, "velocity_l2"),
     ({"time_regime": "fixed_T"}, {"T": "0.9"}, "velocity_l2"),                # numeric text read from a CSV
+    ({"time_regime": "T_to_1_or_smoothed_1"}, {"T": 1.0, "target": "8gaussians"}, "velocity_l2"),  # smoothed, T = 1
+    ({"time_regime": "T_to_1_or_smoothed_1"}, {"T": "1 - n^(-1/2)"}, "velocity_l2"),
     ({"time_regime": "fixed_T_lipschitz"}, {"T": 1.0, "target": "8gaussians"}, "euler_error"),
     ({"time_regime": "fixed_T_lipschitz"}, {"T": 0.99, "target": "checkerboard"}, "euler_error"),
     ({"estimators": ("relu_network",)}, {"estimator": "mlp"}, "velocity_l2"),

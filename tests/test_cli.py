@@ -53,7 +53,7 @@ def test_report_command_rewrites_the_report(tiny_run, capsys):
     ("estimators", ["oracle"]),
     ("claims", ["chargen_velocity_rate: velocity_l2 ~ n^(-1/(d+3)) [upper bound, restated]", "euler_first_order",
                 "chargen_manifold_rate: velocity_l2 ~ n^(-1/(d*+3)) [upper bound, conjecture]",
-                "    targets smoothed_compact; T T_to_1; estimators relu_network; bounds velocity_l2",
+                "    targets smoothed_compact; T T_to_1_or_smoothed_1; estimators relu_network; bounds velocity_l2",
                 "empirical_w2_2d_gaussian: w2 ~ n^(-1/2) (log n)^1 [rate, stated]"]),
     ("experiments", ["euler_vs_h:", "velocity_vs_n:", "chargen_vs_n:", "intrinsic_dim:", "w2_floor:"]),
 ])

@@ -253,7 +253,7 @@ def test_fit_rates_groups_claims_and_statuses():
     # the T -> 1 rate is never judged on a fixed T
     ambient = vel.xs("chargen_velocity_rate", level="claim_id")
     assert set(ambient["verdict"]) == {"out of scope"}
-    assert all("fixed T = " in note and "(claim needs T -> 1 with n)" in note for note in ambient["note"])
+    assert all("fixed T = " in note and "(claim needs T -> 1 with n" in note for note in ambient["note"])
     assert vel.loc[("empirical", 0.99, fixed_T), "n_diverged"] == 0
     # the w2_floor fits pick the claims made for their dimension only, and judge those for a Gaussian
     w2 = out[out["experiment"] == "w2_floor"]
