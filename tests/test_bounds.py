@@ -268,10 +268,12 @@ def test_target_moments_and_quantiles():
 def test_bracket_columns_and_missing_sides():
     rng = np.random.default_rng(13)
     x = rng.standard_normal((500, 2))
-    row = bracket(x, rng=rng)
+    with pytest.raises(ValueError, match="paired, target, reference: nothing to bound"):
+        bracket(x, rng=rng)  # neither side: one error, not a row of NaN
+    row = bracket(x, paired=x + 0.1, rng=rng)  # the upper side alone
     assert tuple(row) == bracket_columns()
-    assert row["w2_target_lower_method"] == "" and row["w2_target_upper_method"] == ""
-    assert all(math.isnan(v) for k, v in row.items() if not k.endswith("_method"))
+    assert row["w2_target_lower_method"] == "" and row["w2_target_upper_method"] == "coupling"
+    assert all(math.isnan(v) for k, v in row.items() if k.startswith("w2_target_lower") and not k.endswith("_method"))
     circle = ct.targets.get("sphere", intrinsic_dim=1, dim=2)  # no exact moments here: a sampled reference
     row = bracket(x, target=circle, rng=rng, prefix="total")
     assert tuple(row) == bracket_columns("total")
@@ -281,6 +283,7 @@ def test_bracket_columns_and_missing_sides():
     clear = {m: v for m, (v, f) in parts.items() if v > 3 * f} or {m: v for m, (v, _) in parts.items()}
     chosen = max(clear, key=clear.get)
     assert row["total_lower_method"] == chosen and row["total_lower"] == parts[chosen][0]
+    assert row["total_lower_above_floor"] == (row["total_lower"] > 3 * row["total_lower_floor"])
     assert row["total_lower_floor"] == parts[chosen][1]
 
 
