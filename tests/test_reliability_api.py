@@ -172,3 +172,13 @@ def test_sliced_w2_refuses_too_many_projections_before_allocating():
                                          r"most 124688 projections"):
         metrics.sliced_w2(X, Y, n_projections=10 ** 12, rng=np.random.default_rng(0))
     assert metrics.sliced_w2(X, Y, n_projections=124_688 // 1000, rng=np.random.default_rng(0)) > 0
+
+
+@pytest.mark.parametrize("call, field", [
+    (lambda: sliced_lower(X, Y, rng=np.random.default_rng(0), n_directions=10 ** 12), "n_directions"),
+    (lambda: sliced_lower(X, Y, rng=np.random.default_rng(0), n_boot=10 ** 12), "n_boot"),
+    (lambda: gelbrich_lower(X, Y, rng=np.random.default_rng(0), n_boot=10 ** 12), "n_boot"),
+])
+def test_bound_sizes_are_refused_before_allocating(call, field):
+    with pytest.raises(ValueError, match=rf"^{field}: .* exceed the limit MAX_WORK_ENTRIES = 1e\+08"):
+        call()

@@ -44,7 +44,7 @@ from scipy.special import ndtr, ndtri
 
 from .. import _validate
 from ..targets.mixture import GaussianMixture, mixture_weights, psd_eigh
-from .w2 import _covariance, _psd_sqrt, _sample_pair, _scale, _unscaled, w2_1d, w2_gaussian
+from .w2 import _check_work, _covariance, _psd_sqrt, _sample_pair, _scale, _unscaled, w2_1d, w2_gaussian
 
 METHODS = ("coupling", "gelbrich", "sliced")
 MAX_BOOT_ROWS = 65_536  # rows a bootstrap replicate resamples; beyond, m-out-of-n with rescaling
@@ -254,6 +254,8 @@ def gelbrich_lower(x, y=None, *, mean=None, cov=None, rng: np.random.Generator, 
     max_boot_rows = _validate.positive_int("max_boot_rows", max_boot_rows)
     if max_boot_rows < 2:
         raise ValueError(f"max_boot_rows: must be an integer >= 2, got {max_boot_rows}")
+    _check_work("n_boot", n_boot * D * (D + 1), f"n_boot x D x (D + 1) = {n_boot} x {D} x {D + 1} bootstrap moments",
+                "use fewer replicates")
     if (mean is None) != (cov is None):
         raise ValueError(f"{'cov' if cov is None else 'mean'}: give the exact mean and cov together")
     kind = _reference_kind(y, mean, "mean and cov")
@@ -513,6 +515,10 @@ def sliced_lower(x, y=None, *, quantile: QuantileFunction | None = None, rng: np
     max_boot_rows = _validate.positive_int("max_boot_rows", max_boot_rows)
     if max_boot_rows < 2:
         raise ValueError(f"max_boot_rows: must be an integer >= 2, got {max_boot_rows}")
+    _check_work("n_directions", (n_directions + D) * (D + 1),
+                f"(n_directions + D) x (D + 1) = ({n_directions} + {D}) x {D + 1} candidate directions",
+                "use fewer directions")
+    _check_work("n_boot", 2 * n_boot, f"2 x n_boot = 2 x {n_boot} bootstrap replicates", "use fewer replicates")
     kind = _reference_kind(y, quantile, "quantile")
     if kind == "sample":
         y = _rows("y", y, 4)
