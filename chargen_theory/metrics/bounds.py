@@ -110,8 +110,11 @@ def _reference_kind(y, exact, exact_name: str) -> str:
 
 def _triangle_interval(value: float, errors: np.ndarray, level: float) -> tuple[float, float]:
     """[max(v - q, 0), v + q] with q the (1 + level) / 2 quantile of the bootstrap replicates (B,) of the estimation
-    error e: the true distance lies within e of the value v (triangle inequality)."""
-    q = float(np.quantile(errors, 0.5 + level / 2))
+    error e: the true distance lies within e of the value v (triangle inequality). q is the k-th smallest replicate,
+    k = ceil(p (B + 1)) for p = (1 + level) / 2 (the largest if k > B): an error exchangeable with B replicates is
+    at most that one with probability k / (B + 1) >= p, where an interpolated quantile falls short by about 1 / B."""
+    k = math.ceil((0.5 + level / 2) * (len(errors) + 1))
+    q = float(np.partition(errors, min(k, len(errors)) - 1)[min(k, len(errors)) - 1])
     return max(value - q, 0.0), value + q
 
 
