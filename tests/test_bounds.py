@@ -266,8 +266,9 @@ def test_lower_bounds_stay_useful_and_certified_when_w2_is_positive(D):
             lows[route].append(b.ci_low)
     for route in LOWER_ROUTES:
         assert held[route] >= 28, (route, held[route])
-    assert np.mean(lows["gelbrich_exact"]) > 0.7 * exact and np.mean(lows["gelbrich_sample"]) > 0.6 * exact
-    assert min(np.mean(lows["sliced_exact"]), np.mean(lows["sliced_sample"])) > 0.3 * exact
+    # measured: Gelbrich 0.87-0.90 W2, sliced 0.77-0.80 W2 (2-D) and 0.58-0.62 W2 (5-D, one direction of five)
+    assert min(np.mean(lows["gelbrich_exact"]), np.mean(lows["gelbrich_sample"])) > 0.8 * exact
+    assert min(np.mean(lows["sliced_exact"]), np.mean(lows["sliced_sample"])) > 0.5 * exact
 
 
 def test_bracket_flags_below_floor_at_zero_and_resolves_a_perturbed_mixture():
