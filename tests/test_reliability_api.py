@@ -27,7 +27,7 @@ def no_warning():
         yield
 
 
-# -- item 4 / 16: W2 is positively homogeneous, so scaled data give scaled bounds ---------------------------------------
+# -- item 4 / 16: W2 is positively homogeneous, so scaled data give scaled bounds --------------------------------------
 def _numbers(bound):
     return np.array([bound.value, bound.ci_low, bound.ci_high, bound.floor])
 
@@ -123,7 +123,7 @@ def test_w2_1d_and_w2_gaussian_refuse_non_real_input():
         w2_gaussian(np.zeros(2), np.eye(2) + 0j, np.zeros(2), np.eye(2))
 
 
-# -- item 4: predict far outside the float range of an estimator ---------------------------------------------------------
+# -- item 4: predict far outside the float range of an estimator -------------------------------------------------------
 @pytest.fixture(scope="module")
 def fitted():
     target = ct.targets.get("8gaussians")
