@@ -148,12 +148,36 @@ def end_time(field: str, value) -> float:
     return v
 
 
-def finite_array(field: str, value, ndim: int | None = None, shape: tuple | None = None) -> np.ndarray:
-    """A float64 array with no NaN or inf; ``ndim`` / ``shape`` (None entries are free) are checked if given."""
+_NOT_REAL = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes", "M": "dates",
+             "m": "time differences", "V": "records"}
+
+
+def real_array(field: str, value) -> np.ndarray:
+    """``value`` as a float64 array of real numbers: booleans, complex numbers (even with a zero imaginary part),
+    strings and other non-numbers are refused with one ValueError, never coerced (True is not 1.0, "2" is not 2.0,
+    and dropping an imaginary part changes the data)."""
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{field}: must be an array of numbers") from None
+        raise ValueError(f"{field}: must be an array of real numbers") from None
+    kind = raw.dtype.kind
+    if kind == "O":
+        bad = next((v for v in raw.flat if isinstance(v, (bool, np.bool_, str, bytes, complex, np.complexfloating))),
+                   None)
+        if bad is not None:
+            raise ValueError(f"{field}: must be an array of real numbers, got an entry {bad!r}")
+    elif kind in _NOT_REAL:
+        raise ValueError(f"{field}: must be an array of real numbers, got {_NOT_REAL[kind]} (dtype {raw.dtype})")
+    try:
+        return np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}: must be an array of real numbers") from None
+
+
+def finite_array(field: str, value, ndim: int | None = None, shape: tuple | None = None) -> np.ndarray:
+    """A float64 array of real numbers (``real_array``) with no NaN or inf; ``ndim`` / ``shape`` (None entries are
+    free) are checked if given."""
+    arr = real_array(field, value)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{field}: must have {ndim} dimension(s), got shape {arr.shape}")
     if shape is not None:
@@ -163,6 +187,17 @@ def finite_array(field: str, value, ndim: int | None = None, shape: tuple | None
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{field}: contains NaN or inf")
     return arr
+
+
+def sample(field: str, x, min_rows: int = 1) -> np.ndarray:
+    """A finite float64 sample of shape (n, D) with n >= ``min_rows`` and D >= 1 (a (n, 0) array has no
+    coordinates to compare and is refused, not read as a distance 0)."""
+    x = finite_array(field, x, ndim=2)
+    if x.shape[1] < 1:
+        raise ValueError(f"{field}: must have shape (n, D) with D >= 1 coordinates, got {x.shape}")
+    if x.shape[0] < min_rows:
+        raise ValueError(f"{field}: must have shape (n, D) with n >= {min_rows} rows, got {x.shape}")
+    return x
 
 
 def points(field: str, x, dim: int) -> np.ndarray:

@@ -28,8 +28,8 @@ _COPIED = ("velocity_l2", "velocity_l2_rel") + _COUPLING + (
     "train_seconds")
 REFERENCE_RTOL, REFERENCE_ATOL = 1e-8, 1e-10  # solvers.reference to t = 1 where no closed-form flow map exists
 _BRACKET = ("w2_target_lower", "w2_target_lower_method", "w2_target_lower_ci_low", "w2_target_lower_ci_high",
-            "w2_target_lower_floor", "w2_target_upper", "w2_target_upper_method", "w2_target_upper_ci_low",
-            "w2_target_upper_ci_high", "w2_target_gelbrich", "w2_target_gelbrich_floor", "w2_target_sliced",
+            "w2_target_lower_floor", "w2_target_lower_above_floor", "w2_target_upper", "w2_target_upper_method",
+            "w2_target_upper_ci_low", "w2_target_upper_ci_high", "w2_target_gelbrich", "w2_target_gelbrich_floor", "w2_target_sliced",
             "w2_target_sliced_floor")  # metrics.bounds.bracket_columns("w2_target"), without importing scipy here
 _EARLY = ("early_stopping_upper", "early_stopping_upper_method", "early_stopping_upper_ci_low",
           "early_stopping_upper_ci_high")

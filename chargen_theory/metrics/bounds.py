@@ -10,17 +10,29 @@ lower bounds, the estimation floor below which a value resolves nothing (docs/th
 
 Every value is W2 itself (a distance in the units of x), never W2^2.
 
-Confidence intervals come from a bootstrap over sample rows, as basic (reverse-percentile) intervals
-[2 v - q_hi, 2 v - q_lo] clipped at 0: the plug-in estimates are biased upwards and the basic interval subtracts
-that bias once instead of adding it again. Above ``max_boot_rows`` rows the bootstrap runs on a random subsample of
-k rows and its spread is rescaled by (k / n)^(1/2) (m-out-of-n bootstrap; W2 estimates fluctuate like n^(-1/2), up
-to the log log n of a Gaussian's 1-D floor). The floor is the bootstrap analogue of "the same estimator between a
-sample and its own law": the RMS over replicates of the estimator between a resample and the sample it came from,
-with the squared floors of the two sides added when the reference is a sample too. Windows of rate fits drop the
-levels whose value is within a few floors (``rates.fit_slope``).
+Confidence intervals of the lower bounds come from the triangle inequality, so that they hold whatever W2 is, 0
+included. Both lower bounds are distances d(P_hat, Q_hat) between estimates of the two laws (Gaussians with the
+sample moments; 1-D empirical laws along a direction), and d is a metric, so |d(P_hat, Q_hat) - d(P, Q)| <= e with
+the estimation error e = d(P_hat, P) + d(Q_hat, Q) (0 for an exact reference). The bootstrap gives the law of e:
+a replicate is the same distance between a resample and the sample it came from. With q the (1 + level) / 2
+quantile of those replicates, the interval is [max(v - q, 0), v + q]: each end holds with probability
+(1 + level) / 2 as the ends of a two-sided interval at ``level`` do, and both together hold with at least that
+probability. Near W2 = 0 the plug-in value is all estimation error (a positive bias, the max of a norm), and the
+basic bootstrap interval of earlier versions excluded 0 in up to 70 % of repeats; this one covers it.
+
+Above ``max_boot_rows`` rows the bootstrap runs on a random subsample of k rows and its replicates are rescaled by
+(k / n)^(1/2) (m-out-of-n bootstrap; W2 estimates fluctuate like n^(-1/2), up to the log log n of a Gaussian's 1-D
+floor). The floor is the RMS of the error replicates: "the same estimator between a sample and its own law", with
+the squared floors of the two sides added when the reference is a sample too. A value within ``FLOOR_FACTOR``
+floors resolves nothing (``bracket`` flags it); windows of rate fits drop such levels (``rates.fit_slope``).
+
+W2 and every bound are positively homogeneous, so each function divides the data by a power of two near their
+largest magnitude (exact) and multiplies the results back: data at 1e-200 or 1e200 give the same relative accuracy
+as data at 1.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -32,18 +44,19 @@ from scipy.special import ndtr, ndtri
 
 from .. import _validate
 from ..targets.mixture import GaussianMixture, mixture_weights, psd_eigh
-from .w2 import _covariance, _psd_sqrt, _sample_pair, w2_1d, w2_gaussian
+from .w2 import _check_work, _covariance, _psd_sqrt, _sample_pair, _scale, _unscaled, w2_1d, w2_gaussian
 
 METHODS = ("coupling", "gelbrich", "sliced")
 MAX_BOOT_ROWS = 65_536  # rows a bootstrap replicate resamples; beyond, m-out-of-n with rescaling
-_FLOOR_FACTOR = 3.0  # ``bracket`` prefers lower bounds above this many floors (rates.fit_slope's default window)
+FLOOR_FACTOR = 3.0  # a lower bound resolves W2 above this many floors (rates.fit_slope's default window)
 
 
 @dataclass(frozen=True)
 class Bound:
     """One bound on W2 (not W2^2), in the units of the samples.
 
-    value : point estimate; ci_low, ci_high : two-sided confidence interval at ``level``.
+    value : point estimate; ci_low, ci_high : confidence interval at ``level`` (for the lower bounds, each end
+    holds with probability (1 + level) / 2 whatever W2 is; see the module).
     method : "coupling" (upper bound), "gelbrich" or "sliced" (lower bounds).
     n : rows of x the value is computed from (the held-out part for "sliced").
     floor : estimation floor of the value (0 for "coupling"): what the estimator reads when the two laws are equal.
@@ -83,10 +96,7 @@ def _level(level, field: str = "level") -> float:
 
 
 def _rows(field_name: str, x, at_least: int) -> np.ndarray:
-    x = _validate.finite_array(field_name, x, ndim=2)
-    if x.shape[0] < at_least or x.shape[1] < 1:
-        raise ValueError(f"{field_name}: must have shape (n, D) with n >= {at_least} and D >= 1, got {x.shape}")
-    return x
+    return _validate.sample(field_name, x, at_least)
 
 
 def _reference_kind(y, exact, exact_name: str) -> str:
@@ -98,10 +108,21 @@ def _reference_kind(y, exact, exact_name: str) -> str:
     return "sample" if y is not None else "exact"
 
 
-def _basic_interval(value: float, replicates: np.ndarray, level: float) -> tuple[float, float]:
-    """Basic bootstrap interval [2 v - q_hi, 2 v - q_lo] of replicates (B,), clipped at 0."""
-    lo, hi = np.quantile(replicates, [0.5 - level / 2, 0.5 + level / 2])
-    return max(2.0 * value - float(hi), 0.0), max(2.0 * value - float(lo), 0.0)
+def _triangle_interval(value: float, errors: np.ndarray, level: float) -> tuple[float, float]:
+    """[max(v - q, 0), v + q] with q the (1 + level) / 2 quantile of the bootstrap replicates (B,) of the estimation
+    error e: the true distance lies within e of the value v (triangle inequality). q is the k-th smallest replicate,
+    k = ceil(p (B + 1)) for p = (1 + level) / 2 (the largest if k > B): an error exchangeable with B replicates is
+    at most that one with probability k / (B + 1) >= p, where an interpolated quantile falls short by about 1 / B."""
+    k = math.ceil((0.5 + level / 2) * (len(errors) + 1))
+    q = float(np.partition(errors, min(k, len(errors)) - 1)[min(k, len(errors)) - 1])
+    return max(value - q, 0.0), value + q
+
+
+def _rescaled(bound: Bound, scale: float, **more) -> Bound:
+    """``bound`` computed on data divided by ``scale``, in the units of the data (``_unscaled``: ValueError if a
+    number leaves float64)."""
+    return dataclasses.replace(bound, value=_unscaled(bound.value, scale), ci_low=_unscaled(bound.ci_low, scale),
+                               ci_high=_unscaled(bound.ci_high, scale), floor=_unscaled(bound.floor, scale), **more)
 
 
 def _subsample(rng: np.random.Generator, n: int, cap: int) -> tuple[np.ndarray | None, float]:
@@ -123,9 +144,16 @@ def coupling_upper(x, y, level: float = 0.95) -> Bound:
     """Monte Carlo coupling bound: W2(law of x, law of y) <= (E|X - Y|^2)^(1/2) for paired draws (X, Y).
 
     x, y : (n, D) paired row by row, n >= 2 (x_i = G(z_i), y_i = T(z_i) on the same prior draws z_i).
-    Returns ``Bound(value=(mean_i |x_i - y_i|^2)^(1/2), method="coupling", floor=0)``; the interval is the Student-t
-    interval on the mean of the squared norms (clipped at 0), then square-rooted. It is an interval for the
-    coupling's cost, which is >= W2, so ci_high is an upper confidence limit for W2. Precision n^(-1/2) in any D.
+    Returns ``Bound(value=(mean_i |x_i - y_i|^2)^(1/2), method="coupling", floor=0)``; the interval is a
+    skewness-corrected Student-t interval on the mean of the squared norms (clipped at 0), then square-rooted. It
+    is an interval for the coupling's cost, which is >= W2, so ci_high is an upper confidence limit for W2.
+    Precision n^(-1/2) in any D.
+
+    The squared norms are right-skewed (a chi-square for Gaussian differences), and a plain t interval then misses
+    on the upper side two to three times as often as it should. The interval inverts Hall's transformation of the
+    Studentized mean T, g(T) = T + a T^2 + a^2 T^3 / 3 + a / 2 with a = skewness / (3 n^(1/2)) (Hall, J. R. Statist.
+    Soc. B 54 (1992) 221-228), whose law is N(0, 1) up to O(1/n): mean - sd n^(-1/2) g^(-1)(+-t), t the Student
+    quantile, g^(-1)(u) = ((1 + 3 a (u - a / 2))^(1/3) - 1) / a.
     """
     x, y = _sample_pair(x, y)
     if x.shape != y.shape:
@@ -134,12 +162,20 @@ def coupling_upper(x, y, level: float = 0.95) -> Bound:
     if n < 2:
         raise ValueError(f"x: need at least 2 paired rows for a confidence interval, got {n}")
     level = _level(level)
-    diff = x - y
+    scale = _scale(x, y)
+    diff = x / scale - y / scale
     squares = np.einsum("ij,ij->i", diff, diff)
     mean = float(squares.mean())
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * float(squares.std(ddof=1)) / math.sqrt(n)
-    return Bound(math.sqrt(mean), math.sqrt(max(mean - half, 0.0)), math.sqrt(mean + half), "coupling", n, 0.0,
-                 level)
+    sd = float(squares.std(ddof=1))
+    a = float(stats.skew(squares, bias=False)) / (3.0 * math.sqrt(n)) if n > 2 and sd > 0 else 0.0
+    t = float(stats.t.ppf(0.5 + level / 2, n - 1))
+
+    def inverse(u: float) -> float:  # g^(-1)(u)
+        return u if a == 0.0 else (float(np.cbrt(1.0 + 3.0 * a * (u - a / 2.0))) - 1.0) / a
+
+    low, high = mean - sd * inverse(t) / math.sqrt(n), mean - sd * inverse(-t) / math.sqrt(n)
+    return _rescaled(Bound(math.sqrt(mean), math.sqrt(max(low, 0.0)), math.sqrt(max(high, 0.0)), "coupling", n,
+                           0.0, level), scale)
 
 
 # -- lower bound: Gelbrich ---------------------------------------------------------------------------------------
@@ -208,7 +244,10 @@ def gelbrich_lower(x, y=None, *, mean=None, cov=None, rng: np.random.Generator, 
 
     The value is a plug-in estimate, biased upwards by the sampling error of the moments: ``floor`` estimates that
     bias (the value between two samples of the same law; O(n^(-1/2)), growing like D with the D^2 covariance
-    entries) and a value within a few floors only says that the bound is below the floor.
+    entries) and a value within a few floors only says that the bound is below the floor. The interval is
+    [v - q, v + q] (clipped at 0; see the module): the Gelbrich distance is a metric on (mean, covariance), so the
+    true one lies within the Gelbrich distance between the sample moments and the true ones (plus the same for a
+    sample y), whose (1 + level) / 2 quantile q the bootstrap gives.
     """
     x = _rows("x", x, 2)
     D = x.shape[1]
@@ -218,26 +257,35 @@ def gelbrich_lower(x, y=None, *, mean=None, cov=None, rng: np.random.Generator, 
     max_boot_rows = _validate.positive_int("max_boot_rows", max_boot_rows)
     if max_boot_rows < 2:
         raise ValueError(f"max_boot_rows: must be an integer >= 2, got {max_boot_rows}")
+    _check_work("n_boot", n_boot * D * (D + 1), f"n_boot x D x (D + 1) = {n_boot} x {D} x {D + 1} bootstrap moments",
+                "use fewer replicates")
     if (mean is None) != (cov is None):
         raise ValueError(f"{'cov' if cov is None else 'mean'}: give the exact mean and cov together")
     kind = _reference_kind(y, mean, "mean and cov")
-    (m1, S1), boot_m1, boot_S1 = _moment_replicates(x, n_boot, rng, max_boot_rows)
-    floor_sq = _gelbrich_squared(boot_m1, boot_S1, m1, S1).mean()
     if kind == "sample":
         y = _rows("y", y, 2)
         if y.shape[1] != D:
             raise ValueError(f"y: must have the same dimension D as x ({D}), got shape {y.shape}")
-        (m2, S2), boot_m2, boot_S2 = _moment_replicates(y, n_boot, rng, max_boot_rows)
-        floor_sq += _gelbrich_squared(boot_m2, boot_S2, m2, S2).mean()
+        scale = _scale(x, y)
     else:
-        m2 = _validate.finite_array("mean", mean, shape=(D,))
-        S2 = _covariance("cov", cov, D)
-        _psd_sqrt("cov", S2)  # raises unless PSD
-        boot_m2, boot_S2 = m2, S2
+        mean = _validate.finite_array("mean", mean, shape=(D,))
+        cov = _covariance("cov", cov, D)
+        scale = _scale(x, mean, np.sqrt(np.abs(cov)))  # a covariance scales like x^2
+        cov = cov / scale / scale
+        _psd_sqrt("cov", cov)  # raises unless PSD
+    (m1, S1), boot_m1, boot_S1 = _moment_replicates(x / scale, n_boot, rng, max_boot_rows)
+    errors_sq = _gelbrich_squared(boot_m1, boot_S1, m1, S1)
+    errors = np.sqrt(errors_sq)
+    if kind == "sample":
+        (m2, S2), boot_m2, boot_S2 = _moment_replicates(y / scale, n_boot, rng, max_boot_rows)
+        more_sq = _gelbrich_squared(boot_m2, boot_S2, m2, S2)
+        errors_sq, errors = errors_sq + more_sq, errors + np.sqrt(more_sq)
+    else:
+        m2, S2 = mean / scale, cov
     value = w2_gaussian(m1, S1, m2, S2)
-    replicates = np.sqrt(_gelbrich_squared(boot_m1, boot_S1, boot_m2, boot_S2))
-    low, high = _basic_interval(value, replicates, level)
-    return Bound(value, low, high, "gelbrich", x.shape[0], float(math.sqrt(floor_sq)), level)
+    low, high = _triangle_interval(value, errors, level)
+    return _rescaled(Bound(value, low, high, "gelbrich", x.shape[0], float(math.sqrt(errors_sq.mean())), level),
+                     scale)
 
 
 # -- exact 1-D quantile functions of projected targets -----------------------------------------------------------
@@ -420,26 +468,21 @@ def _checked_quantile(quantile, U, probs) -> np.ndarray:
     return q
 
 
-def _merge_plan(n: int, m: int):
-    """w2_1d's merged breaks for sorted samples of sizes n, m: (rows of x, rows of y, weights), or None if n == m."""
-    if n == m:
-        return None
-    breaks = np.union1d(np.arange(1, n + 1, dtype=np.int64) * m, np.arange(1, m + 1, dtype=np.int64) * n)
-    return (breaks - 1) // m, (breaks - 1) // n, np.diff(breaks, prepend=0) / (n * m)
+def _divided(quantile: QuantileFunction, scale: float) -> QuantileFunction:
+    """The quantile function of the projections of the reference divided by ``scale``."""
+    return lambda directions, probs: _checked_quantile(quantile, directions, probs) / scale
 
 
-def _w2sq_sorted(px, py, plan) -> float:
-    """W2^2 between sorted 1-D samples with a ``_merge_plan``."""
-    if plan is None:
-        return float(np.mean((px - py) ** 2))
-    ix, iy, weights = plan
-    return float(np.sum(weights * (px[ix] - py[iy]) ** 2))
-
-
-def _sorted_part(rng, p: np.ndarray, cap: int) -> tuple[np.ndarray, float]:
-    """A sorted random subsample of at most ``cap`` values of sorted p, and its share k / n."""
+def _resample_errors(rng, p: np.ndarray, n_boot: int, cap: int) -> np.ndarray:
+    """Bootstrap replicates (n_boot,) of the estimation error of the empirical law of sorted 1-D values p: W2
+    between a resample and the sample it came from (sorted, matched rank by rank). Above ``cap`` values, on a
+    random subsample of k = cap values, scaled by (k / n)^(1/2) (m-out-of-n)."""
     rows, ratio = _subsample(rng, len(p), cap)
-    return (p if rows is None else p[rows]), ratio
+    part = p if rows is None else p[rows]
+    errors = np.empty(n_boot)
+    for b in range(n_boot):
+        errors[b] = math.sqrt(np.mean((part[_sorted_resample(rng, len(part))] - part) ** 2))
+    return math.sqrt(ratio) * errors
 
 
 def sliced_lower(x, y=None, *, quantile: QuantileFunction | None = None, rng: np.random.Generator,
@@ -475,6 +518,10 @@ def sliced_lower(x, y=None, *, quantile: QuantileFunction | None = None, rng: np
     max_boot_rows = _validate.positive_int("max_boot_rows", max_boot_rows)
     if max_boot_rows < 2:
         raise ValueError(f"max_boot_rows: must be an integer >= 2, got {max_boot_rows}")
+    _check_work("n_directions", (n_directions + D) * (D + 1),
+                f"(n_directions + D) x (D + 1) = ({n_directions} + {D}) x {D + 1} candidate directions",
+                "use fewer directions")
+    _check_work("n_boot", 2 * n_boot, f"2 x n_boot = 2 x {n_boot} bootstrap replicates", "use fewer replicates")
     kind = _reference_kind(y, quantile, "quantile")
     if kind == "sample":
         y = _rows("y", y, 4)
@@ -490,6 +537,16 @@ def sliced_lower(x, y=None, *, quantile: QuantileFunction | None = None, rng: np
             raise ValueError("reference_moments: must be a pair (mean (D,), cov (D, D))") from None
         reference_moments = (_validate.finite_array("reference_moments", ref_mean, shape=(D,)),
                              _validate.finite_array("reference_moments", ref_cov, shape=(D, D)))
+
+    # work on data divided by a power of two (exact): the exact quantiles and moments are divided alike
+    scale = _scale(x) if kind == "exact" else _scale(x, y)
+    x = x / scale
+    if kind == "sample":
+        y = y / scale
+    else:
+        quantile = _divided(quantile, scale)
+    if reference_moments is not None:
+        reference_moments = (reference_moments[0] / scale, reference_moments[1] / scale / scale)
 
     def split(rows: int, field_name: str):
         if D == 1:
@@ -524,45 +581,29 @@ def sliced_lower(x, y=None, *, quantile: QuantileFunction | None = None, rng: np
         q = _checked_quantile(quantile, u[None], (np.arange(n_hold) + 0.5) / n_hold)[0]
         value = float(math.sqrt(np.mean((px - q) ** 2)))
 
-    # bootstrap over the held-out rows (m-out-of-n above max_boot_rows, both sides subsampled in the same share)
-    cap_x = max_boot_rows if kind == "exact" else max(2, int(max_boot_rows * n_hold / max(n_hold, len(py))))
-    xb, ratio = _sorted_part(rng, px, cap_x)
-    kx = len(xb)
-    if kind == "sample":
-        yb, _ = _sorted_part(rng, py, max(2, int(round(len(py) * ratio))))
-        plan = _merge_plan(kx, len(yb))
-        base = math.sqrt(_w2sq_sorted(xb, yb, plan))
-    else:
-        qb = q if kx == n_hold else _checked_quantile(quantile, u[None], (np.arange(kx) + 0.5) / kx)[0]
-        base = float(math.sqrt(np.mean((xb - qb) ** 2)))
-    replicates, floor_sq = np.empty(n_boot), np.empty(n_boot)
-    for b in range(n_boot):
-        xr = xb[_sorted_resample(rng, kx)]
-        floor_sq[b] = np.mean((xr - xb) ** 2)
-        if kind == "sample":
-            yr = yb[_sorted_resample(rng, len(yb))]
-            floor_sq[b] += np.mean((yr - yb) ** 2)
-            replicates[b] = math.sqrt(_w2sq_sorted(xr, yr, plan))
-        else:
-            replicates[b] = math.sqrt(np.mean((xr - qb) ** 2))
-    scale = math.sqrt(ratio)
-    low, high = _basic_interval(value, value + scale * (replicates - base), level)
-    floor = scale * float(math.sqrt(floor_sq.mean()))
-    return SlicedBound(value, low, high, "sliced", n_hold, floor, level, direction=u, search_value=search_value,
-                       n_candidates=len(U))
+    # bootstrap of the estimation error of each empirical side along u (m-out-of-n above max_boot_rows rows)
+    errors_x = _resample_errors(rng, px, n_boot, max_boot_rows)
+    errors_y = _resample_errors(rng, py, n_boot, max_boot_rows) if kind == "sample" else np.zeros(n_boot)
+    low, high = _triangle_interval(value, errors_x + errors_y, level)
+    floor = float(math.sqrt(np.mean(errors_x ** 2) + np.mean(errors_y ** 2)))
+    bound = SlicedBound(value, low, high, "sliced", n_hold, floor, level, direction=u, search_value=search_value,
+                        n_candidates=len(U))
+    return _rescaled(bound, scale, search_value=search_value * scale)
 
 
 # -- both sides for a results row --------------------------------------------------------------------------------
 def bracket_columns(prefix: str = "w2_target") -> tuple[str, ...]:
     """The flat results-row columns ``bracket`` fills, in order (P = prefix):
 
-    P_lower, P_lower_method ("gelbrich" | "sliced" | ""), P_lower_ci_low, P_lower_ci_high, P_lower_floor;
+    P_lower, P_lower_method ("gelbrich" | "sliced" | ""), P_lower_ci_low, P_lower_ci_high, P_lower_floor,
+    P_lower_above_floor (1.0 when P_lower > FLOOR_FACTOR x P_lower_floor, i.e. the lower bound resolves W2; 0.0:
+    "below floor", only P_lower_ci_low, usually 0, is certified; NaN without a lower bound);
     P_upper, P_upper_method ("coupling" | ""), P_upper_ci_low, P_upper_ci_high;
     P_gelbrich, P_gelbrich_floor, P_sliced, P_sliced_floor (both lower bounds, so that either can be fitted).
     ``<quantity>_floor`` and ``<quantity>_method`` follow the results contract that ``rates.fit_slope`` windows on.
     """
     return tuple(f"{prefix}_{c}" for c in (
-        "lower", "lower_method", "lower_ci_low", "lower_ci_high", "lower_floor",
+        "lower", "lower_method", "lower_ci_low", "lower_ci_high", "lower_floor", "lower_above_floor",
         "upper", "upper_method", "upper_ci_low", "upper_ci_high",
         "gelbrich", "gelbrich_floor", "sliced", "sliced_floor"))
 
@@ -575,14 +616,20 @@ def bracket(x, *, paired=None, target=None, reference=None, rng: np.random.Gener
     x : (n, D) generated sample. paired : (n, D) T(z_i) on the same prior draws as x_i = G(z_i) -> upper bound
     ``coupling_upper`` (NaN and method "" without it). Lower bounds need the reference law: for a Gaussian or
     Gaussian-mixture ``target`` its exact moments and projected quantiles; otherwise a reference sample,
-    ``reference`` (m, D) or ``target.sample(n_reference or n, rng)``; NaN and method "" with neither.
-    The lower bound is the larger of ``gelbrich_lower`` and ``sliced_lower`` among those whose value exceeds 3 floors
-    (the window of ``rates.fit_slope``), else the larger of the two; its CI and floor come with it.
+    ``reference`` (m, D) or ``target.sample(n_reference or n, rng)``; NaN and method "" with neither. With none of
+    paired, target and reference there is nothing to bound: ValueError.
+    The lower bound is the larger of ``gelbrich_lower`` and ``sliced_lower`` among those whose value exceeds
+    ``FLOOR_FACTOR`` (3) floors (the window of ``rates.fit_slope``; P_lower_above_floor 1), else the larger of
+    the two (P_lower_above_floor 0); its CI and floor come with it. Each lower bound's ci_low holds with
+    probability (1 + level) / 2, so the chosen one's holds with probability at least ``level`` (union bound).
     """
     if not isinstance(prefix, str) or not prefix:
         raise ValueError(f"prefix: must be a non-empty string, got {prefix!r}")
     rng = _validate.generator("rng", rng)
     x = _rows("x", x, 4)
+    if paired is None and target is None and reference is None:
+        raise ValueError("paired, target, reference: nothing to bound; give paired (n, D) for the upper bound, "
+                         "and/or target or reference (m, D) for the lower bounds")
     if paired is not None:
         paired = _validate.finite_array("paired", paired, shape=x.shape)
     row = dict.fromkeys(bracket_columns(prefix), math.nan)
@@ -606,11 +653,11 @@ def bracket(x, *, paired=None, target=None, reference=None, rng: np.random.Gener
         sli = sliced_lower(x, reference, rng=rng, n_directions=n_directions, level=level, n_boot=n_boot)
     else:
         return row
-    clear = [b for b in (gel, sli) if b.value > _FLOOR_FACTOR * b.floor]
+    clear = [b for b in (gel, sli) if b.value > FLOOR_FACTOR * b.floor]
     lower = max(clear or (gel, sli), key=lambda b: b.value)
     row.update({f"{prefix}_lower": lower.value, f"{prefix}_lower_method": lower.method,
                 f"{prefix}_lower_ci_low": lower.ci_low, f"{prefix}_lower_ci_high": lower.ci_high,
-                f"{prefix}_lower_floor": lower.floor,
+                f"{prefix}_lower_floor": lower.floor, f"{prefix}_lower_above_floor": float(bool(clear)),
                 f"{prefix}_gelbrich": gel.value, f"{prefix}_gelbrich_floor": gel.floor,
                 f"{prefix}_sliced": sli.value, f"{prefix}_sliced_floor": sli.floor})
     return row

@@ -23,6 +23,10 @@ from scipy.spatial.distance import cdist  # noqa: E402
 from .. import _validate
 
 ESTIMATORS = ("emd", "sliced")
+MAX_WORK_ENTRIES = 100_000_000
+"""The largest float64 work array ``w2`` (n x m cost matrix) and ``sliced_w2`` ((n + m) x n_projections
+projections) may allocate: 10^8 entries, 800 MB each (POT holds a few such arrays at once). Larger calls are
+refused before any allocation, naming the argument and this limit."""
 
 
 class OTNotConvergedError(RuntimeError):
@@ -32,13 +36,19 @@ class OTNotConvergedError(RuntimeError):
 
 def _sample_pair(x, y) -> tuple[np.ndarray, np.ndarray]:
     """Validate two point clouds of shapes (n, D) and (m, D) with the same D."""
-    x = _validate.finite_array("x", x, ndim=2)
-    y = _validate.finite_array("y", y, ndim=2)
+    x = _validate.sample("x", x)
+    y = _validate.sample("y", y)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"y: must have the same dimension D as x ({x.shape[1]}), got shape {y.shape}")
-    if x.shape[0] == 0 or y.shape[0] == 0:
-        raise ValueError("x, y: need at least one point each")
     return x, y
+
+
+def _check_work(field: str, entries: int, what: str, advice: str) -> None:
+    """ValueError naming ``field`` when a work array of ``entries`` float64 entries exceeds ``MAX_WORK_ENTRIES``."""
+    if entries > MAX_WORK_ENTRIES:
+        raise ValueError(f"{field}: {what} = {entries:.3g} float64 entries ({entries * 8 / 2**30:.3g} GiB) exceed "
+                         f"the limit MAX_WORK_ENTRIES = {MAX_WORK_ENTRIES:.0e} ({MAX_WORK_ENTRIES * 8 / 2**30:.2g} "
+                         f"GiB); {advice}")
 
 
 def _scale(*arrays: np.ndarray) -> float:
@@ -75,7 +85,7 @@ def _covariance(field: str, S, D: int) -> np.ndarray:
     S = _validate.finite_array(field, S, shape=(D, D))
     if not np.allclose(S, S.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.max(np.abs(S))))):
         raise ValueError(f"{field}: must be a symmetric matrix")
-    return 0.5 * (S + S.T)
+    return 0.5 * S + 0.5 * S.T  # not 0.5 * (S + S.T), which overflows for entries near the float64 maximum
 
 
 def w2_gaussian(m1, S1, m2, S2) -> float:
@@ -146,7 +156,8 @@ def w2(x, y, num_itermax: int | None = None) -> float:
 
     Uses POT ``ot.emd2`` on the squared Euclidean cost (scipy ``cdist``, summed squared differences: no
     cancellation for nearby points), so W2 = sqrt(emd2); 1-D data go to ``w2_1d``.
-    Cost O(n^3 log n) time and O(n m) memory.
+    Cost O(n^3 log n) time and O(n m) memory; n m above ``MAX_WORK_ENTRIES`` is refused (ValueError) before any
+    allocation.
 
     Parameters
     ----------
@@ -162,6 +173,8 @@ def w2(x, y, num_itermax: int | None = None) -> float:
         else _validate.positive_int("num_itermax", num_itermax)
     if x.shape[1] == 1:
         return w2_1d(x, y)
+    _check_work("x, y", x.shape[0] * y.shape[0], f"the n x m = {x.shape[0]} x {y.shape[0]} cost matrix",
+                "compare subsamples, or use sliced_w2 or metrics.bounds (sliced_lower, gelbrich_lower)")
     scale = _scale(x, y)
     a = np.full(x.shape[0], 1.0 / x.shape[0])
     b = np.full(y.shape[0], 1.0 / y.shape[0])
@@ -200,10 +213,14 @@ def sliced_w2(x, y, n_projections: int = 200, *, rng: np.random.Generator) -> fl
 
     Parameters
     ----------
-    x : (n, D); y : (m, D); n_projections : number of random directions; rng : numpy Generator.
+    x : (n, D); y : (m, D); n_projections : number of random directions, with (n + m + D) n_projections at most
+    ``MAX_WORK_ENTRIES`` (ValueError otherwise, before any allocation); rng : numpy Generator.
     """
     x, y = _sample_pair(x, y)
     n_projections = _validate.positive_int("n_projections", n_projections)
+    _check_work("n_projections", (x.shape[0] + y.shape[0] + x.shape[1]) * n_projections,
+                f"(n + m + D) x n_projections = ({x.shape[0]} + {y.shape[0]} + {x.shape[1]}) x {n_projections}",
+                f"use at most {MAX_WORK_ENTRIES // (x.shape[0] + y.shape[0] + x.shape[1])} projections")
     directions = _validate.generator("rng", rng).standard_normal((x.shape[1], n_projections))
     directions /= np.linalg.norm(directions, axis=0, keepdims=True)
     scale = _scale(x, y)

@@ -126,14 +126,29 @@ class VelocityEstimator:
 
     def predict(self, t, x) -> np.ndarray:
         """The estimated velocity v_hat(t, x): t scalar or shape (m,) in [0, 1], x (m, D) -> (m, D) float64
-        (units of x per unit time)."""
+        (units of x per unit time).
+
+        Never returns NaN or inf: where the estimator's arithmetic overflows (points far outside float32 for the
+        torch networks, e.g. x = 1e200; Gaussian-mixture velocities of the oracle at such x), or a model returns
+        non-finite values, it raises FloatingPointError naming the rows, the way a diverging solve does (the sweep
+        records such a cell as diverged). Real x only: booleans, strings and complex numbers are refused
+        (ValueError)."""
         if not hasattr(self, "dim_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit first")
         x = _validate.points("x", x, self.dim_)
         t = _validate.times("t", t, x.shape[0])
         if x.shape[0] == 0:
             return np.empty((0, self.dim_))
-        return np.asarray(self._predict(t, x), dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported below, as one error
+            v = np.asarray(self._predict(t, x), dtype=np.float64)
+        bad = ~np.isfinite(v).all(axis=1)
+        if bad.any():
+            first = int(np.argmax(bad))
+            raise FloatingPointError(
+                f"{type(self).__name__}.predict: the velocity is not finite at {int(bad.sum())} of {len(v)} points "
+                f"(first: row {first}, t = {t[first]:.6g}, largest |x| = {np.max(np.abs(x[first])):.6g}); the "
+                f"estimator's arithmetic overflows there (x far outside the fitted data) or the model is broken")
+        return v
 
     def __call__(self, t, x) -> np.ndarray:
         """Same as ``predict``, so that a fitted estimator is a velocity for ``chargen_theory.solvers``."""
