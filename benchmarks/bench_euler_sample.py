@@ -8,11 +8,11 @@ import torch
 
 import _mlp
 from _runner import interleaved, need_peer, ratio_row
-from chargen_theory import generators, solvers
+from chargen_theory import generators, solvers, training
 
 NAME, ORDER = "euler_sample", 20
 
-WHY = ("both run the same float32 forward passes, which take ~90% of ours (cProfile: torch linear 0.253 s of 0.280 s "
+WHY = ("both run the same forward passes, which take ~90% of ours (cProfile: torch linear 0.253 s of 0.280 s "
        "at 4000 particles, K = 100); the rest is ours keeping the state in float64 (a numpy round trip and a float32 "
        "cast per step, ~6% over a bare torch loop). Torch settings are no longer re-entered per predict, and in-place "
        "ReLU, addmm and a TorchScript-frozen network were tried without a consistent gain, so 1.2x is out of reach "
@@ -42,7 +42,7 @@ def rows(settings):
     out = []
     for n in settings.pick(full=(4000, 256), quick=(2000, 256)):
         z = settings.rng(21).standard_normal((n, 2))
-        z32 = torch.from_numpy(z.astype(np.float32))
+        z32 = training.as_tensor(z)  # the peer runs in the network's dtype
         peer = functools.partial(solver.sample, x_init=z32, step_size=1.0 / K, method="euler",
                                  time_grid=torch.tensor([0.0, 1.0]))
         ours = functools.partial(solvers.euler, est, z, K)
@@ -52,7 +52,8 @@ def rows(settings):
         wrapped.nfe = 0
         peer_x = peer().double().numpy()
         note = (f"NFE ours {counted.nfe}, peer {wrapped.nfe}; max |ours - peer| at t=1: "
-                f"{np.max(np.abs(ours_x - peer_x)):.1e} (ours keeps the state in float64, the network in float32)")
+                f"{np.max(np.abs(ours_x - peer_x)):.1e} (ours keeps the state in float64, the network in "
+                f"{training.DTYPE})")
         out.append(ratio_row(NAME, f"Euler, K={K} steps, {n} particles, the trained {_mlp.DEPTH}x{_mlp.WIDTH} MLP "
                              "(time, speed-up)", ours_t, peer_t, "s", ">= 1.2x", "flow_matching ODESolver", note,
                              profile=ours, ratio_of="peer/ours", why=WHY))
@@ -61,7 +62,7 @@ def rows(settings):
             ours = functools.partial(gen.map, z)
             ours_t, peer_t = interleaved([ours, peer], settings.repeats)
             note = (f"max |ours - peer| at t=1: {np.max(np.abs(ours() - peer_x)):.1e} ({dtype} state, the network "
-                    f"in float32, the loop in torch)")
+                    f"in {training.DTYPE}, the loop in torch)")
             out.append(ratio_row(NAME, f"euler generator ({dtype} state), K={K} steps, {n} particles (time, "
                                  "speed-up)", ours_t, peer_t, "s", goal, "flow_matching ODESolver", note,
                                  profile=ours, ratio_of="peer/ours"))

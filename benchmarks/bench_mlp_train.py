@@ -1,11 +1,11 @@
 """Velocity network training: our mlp estimator vs torchcfm's ConditionalFlowMatcher loop."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 import _mlp
 from _runner import interleaved, need_peer, ratio_row
+from chargen_theory import training
 from chargen_theory.training import mlp as network
 
 NAME, ORDER = "mlp_train", 10
@@ -16,7 +16,7 @@ def rows(settings):
     x1, est = _mlp.problem(settings)
     _, epochs, batch = _mlp.sizes(settings)
     n_train = x1.shape[0] - max(1, round(_mlp.HELD_OUT * x1.shape[0]))  # the samples our fit trains on
-    data = torch.from_numpy((x1[:n_train] / est.scale_).astype(np.float32))
+    data = training.as_tensor(x1[:n_train] / est.scale_)  # the networks' dtype, for both loops
     steps_per_epoch = -(-n_train // batch)
 
     def peer():
@@ -43,7 +43,7 @@ def rows(settings):
     samples = epochs * n_train
     return [ratio_row(NAME, f"training samples/s: ReLU MLP {_mlp.DEPTH}x{_mlp.WIDTH}, batch {batch}, Adam "
                       f"lr {_mlp.LR:g} + cosine schedule, {epochs} epochs x {steps_per_epoch} steps, "
-                      f"{n_train} 8gaussians samples, float32, {settings.threads} thread(s)", samples / ours_t,
+                      f"{n_train} 8gaussians samples, {training.DTYPE}, {settings.threads} thread(s)", samples / ours_t,
                       samples / peer_t, "samples/s", ">= 1.0x", "torchcfm CFM loop",
                       "ours = the whole fit() (data draws in numpy, held-out loss after every epoch)",
                       profile=lambda: _mlp.fit(settings, x1),

@@ -206,27 +206,25 @@ class CharacteristicGenerator:
         return traj, k, l, sg_traj, j, s, t, u
 
     def _objective(self, torch, chars_t, grid_t, batch, with_semigroup: bool):
-        """(fit loss, semigroup penalty) on one batch, both mean squared norms in the data's units (float32)."""
+        """(fit loss, semigroup penalty) on one batch, both mean squared norms in the data's units."""
         traj, k, l, sg_traj, j, s, t, u = (torch.as_tensor(a) for a in batch)
         x, y = chars_t[k, traj], chars_t[l, traj]
         fit = ((self._g(torch, grid_t[k], grid_t[l], x) - y) ** 2).sum(dim=1).mean()
         if not with_semigroup:
             return fit, torch.zeros(())
-        s, t, u = s.float(), t.float(), u.float()
+        s, t, u = (a.to(chars_t.dtype) for a in (s, t, u))
         x = chars_t[j, sg_traj]
         two_jumps = self._g(torch, t, u, self._g(torch, s, t, x))
         penalty = ((two_jumps - self._g(torch, s, u, x)) ** 2).sum(dim=1).mean()
         return fit, penalty
 
     def _g(self, torch, s, t, x):
-        """g(s, t, x) = x + (t - s) u(s, t, x) in float32 torch; s, t: (n,), x: (n, D)."""
+        """g(s, t, x) = x + (t - s) u(s, t, x) in torch ``training.DTYPE``; s, t: (n,), x: (n, D)."""
         return x + (t - s)[:, None] * self._u(torch, s, t, x)
 
     def _u(self, torch, s, t, x):
-        """The network's average velocity u(s, t, x), in data units per unit time; (n, D) float32."""
-        shift = torch.as_tensor(self.x_shift_, dtype=torch.float32)
-        scale = torch.as_tensor(self.x_scale_, dtype=torch.float32)
-        u_scale = torch.as_tensor(self.u_scale_, dtype=torch.float32)
+        """The network's average velocity u(s, t, x), in data units per unit time; (n, D) ``training.DTYPE``."""
+        shift, scale, u_scale = (training.as_tensor(a) for a in (self.x_shift_, self.x_scale_, self.u_scale_))
         features = torch.cat([s[:, None], t[:, None], (x - shift) / scale], dim=1)
         return u_scale * self.net_(features)
 
@@ -234,8 +232,7 @@ class CharacteristicGenerator:
         K, batch_size = int(self.K), int(self.batch_size)
         with_semigroup = not self.endpoint_only and float(self.semigroup_weight) > 0
         weight = float(self.semigroup_weight) if with_semigroup else 0.0
-        chars_t = torch.as_tensor(chars, dtype=torch.float32)
-        grid_t = torch.as_tensor(self.grid_, dtype=torch.float32)
+        chars_t, grid_t = training.as_tensor(chars), training.as_tensor(self.grid_)
         steps, epochs = max(1, math.ceil(self.train_index_.size * K / batch_size)), int(self.epochs)
         if self.max_steps is not None and int(self.max_steps) < epochs * steps:
             steps = min(steps, math.ceil(int(self.max_steps) / _ROUNDS))
@@ -285,14 +282,14 @@ class CharacteristicGenerator:
         return self._apply(z, np.full(z.shape[0], s), np.full(z.shape[0], t))
 
     def _apply(self, x: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """g(s_i, t_i, x_i) row by row: the network's u in float32, the step x + (t - s) u in float64."""
+        """g(s_i, t_i, x_i) row by row: the network's u (``training.DTYPE``), the step x + (t - s) u in float64."""
         import torch
 
         u = np.empty_like(x)
         with training.torch_threads(int(self.n_threads)), torch.no_grad():
             for lo in range(0, x.shape[0], _EVAL_BATCH):
                 rows = slice(lo, lo + _EVAL_BATCH)
-                s_t, t_t, x_t = (torch.as_tensor(a[rows], dtype=torch.float32) for a in (s, t, x))
+                s_t, t_t, x_t = (training.as_tensor(a[rows]) for a in (s, t, x))
                 u[rows] = self._u(torch, s_t, t_t, x_t).double().numpy()
         if not np.all(np.isfinite(u)):
             raise FloatingPointError("the network returned NaN or inf")

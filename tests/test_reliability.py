@@ -183,7 +183,7 @@ EXPLODING_LR = textwrap.dedent("""
     [[experiment]]
     kind = "velocity_vs_n"
     target = "8gaussians"
-    estimator = { name = "mlp", lr = 1e12, epochs = 3, width = 16, depth = 2 }
+    estimator = { name = "mlp", lr = 1e200, epochs = 3, width = 16, depth = 2 }
     n = 100
     n_eval = 100
 """)

@@ -305,7 +305,7 @@ def test_fit_rejects_a_bad_path_and_a_bad_rng():
 
 def test_mlp_divergence_raises_floating_point_error():
     with pytest.raises(FloatingPointError, match="diverged"):
-        velocity.get("mlp", width=16, depth=2, epochs=2, lr=1e12).fit(
+        velocity.get("mlp", width=16, depth=2, epochs=2, lr=1e200).fit(
             np.random.default_rng(0).normal(size=(200, 2)), "linear", rng=np.random.default_rng(1))
 
 

@@ -79,7 +79,7 @@ class NetworkGenerator(Generator):
         budget = int(self.max_steps)
         steps = math.ceil(budget / ROUNDS)
         with training.torch_threads(int(self.n_threads)):
-            self._chars_t = torch.as_tensor(data.chars, dtype=torch.float32)
+            self._chars_t = training.as_tensor(data.chars)
             self.net_ = training.mlp(self.dim_ + 2, self.dim_, int(self.width), int(self.depth), self.activation,
                                      training.torch_generator(init_rng))
             self._prepare(torch)
@@ -100,26 +100,25 @@ class NetworkGenerator(Generator):
 
     # -- the map ------------------------------------------------------------------------------------------------
     def _u(self, torch, s, t, x, net=None):
-        """The average velocity u(s, t, x) of ``net`` (default ``net_``), float32 torch; s, t (n,), x (n, D)."""
-        shift = torch.as_tensor(self.x_shift_, dtype=torch.float32)
-        scale = torch.as_tensor(self.x_scale_, dtype=torch.float32)
-        u_scale = torch.as_tensor(self.u_scale_, dtype=torch.float32)
+        """The average velocity u(s, t, x) of ``net`` (default ``net_``), torch ``training.DTYPE``; s, t (n,),
+        x (n, D)."""
+        shift, scale, u_scale = (training.as_tensor(a) for a in (self.x_shift_, self.x_scale_, self.u_scale_))
         net = self.net_ if net is None else net
         return u_scale * net(torch.cat([s[:, None], t[:, None], (x - shift) / scale], dim=1))
 
     def _g(self, torch, s, t, x, net=None):
-        """x + (t - s) u(s, t, x) in float32 torch."""
+        """x + (t - s) u(s, t, x) in torch ``training.DTYPE``."""
         return x + (t - s)[:, None] * self._u(torch, s, t, x, net)
 
     def _map(self, z, s, t):
-        """The network's u in float32, the step z + (t - s) u in float64."""
+        """The network's u (``training.DTYPE``), the step z + (t - s) u in float64."""
         import torch
 
         u = np.empty_like(z)
         with training.torch_threads(int(self.n_threads)), torch.no_grad():
             for lo in range(0, z.shape[0], _EVAL_BATCH):
-                x = torch.as_tensor(z[lo:lo + _EVAL_BATCH], dtype=torch.float32)
-                full = lambda v: torch.full((x.shape[0],), v, dtype=torch.float32)  # noqa: E731
+                x = training.as_tensor(z[lo:lo + _EVAL_BATCH])
+                full = lambda v: torch.full((x.shape[0],), v, dtype=x.dtype)  # noqa: E731
                 u[lo:lo + _EVAL_BATCH] = self._u(torch, full(s), full(t), x).double().numpy()
         if not np.all(np.isfinite(u)):
             raise FloatingPointError(f"{self.name}: the network returned NaN or inf")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 
-from .. import _validate
+from .. import _validate, training
 from ._network import MAX_STEPS, NetworkGenerator
 
 
@@ -45,7 +45,7 @@ class Consistency(NetworkGenerator):
 
     def _f(self, torch, k, x, net=None):
         """f(x, t_k) = x + (T - t_k) u(t_k, T, x)."""
-        s = torch.as_tensor(self.grid_[k], dtype=torch.float32)
+        s = training.as_tensor(self.grid_[k])
         return self._g(torch, s, torch.full_like(s, self.T_), x, net)
 
     def _loss(self, torch, batch):

@@ -1,9 +1,9 @@
 """The multi-step reference: K uniform Euler steps of the velocity itself (no training).
 
-g(s, t, z) runs ceil((t - s) / h) equal Euler steps from s to t with h = T / K (K steps for s = 0, t = T), so a
-one-step sample costs K velocity evaluations. With a torch network velocity (``chargen_theory.velocity.mlp``) the
-loop runs in torch: the network in float32, the state in ``dtype`` (float64 by default; "float32" is the opt-in
-fast state of flow-matching libraries). Other velocities use ``chargen_theory.solvers.euler`` (float64).
+g(s, t, z) runs ceil((t - s) / h) equal Euler steps from s to t with h = T / K (K steps for s = 0, t = T), so a one-step
+sample costs K velocity evaluations. With a torch network velocity (``chargen_theory.velocity.mlp``) the loop runs in
+torch: the network in its own dtype (``training.DTYPE``), the state in ``dtype`` (float64 by default; "float32" is the
+opt-in fast state of flow-matching libraries). Other velocities use ``chargen_theory.solvers.euler`` (float64).
 """
 from __future__ import annotations
 
@@ -54,14 +54,16 @@ class Euler(Generator):
 
 
 def _torch_euler(net, scale: float, z, grid, dtype: str, threads) -> np.ndarray:
-    """Euler of v(t, x) = scale * net([t, x / scale]) in torch; the network in float32, the state in ``dtype``."""
+    """Euler of v(t, x) = scale * net([t, x / scale]) in torch; the network in its parameters' dtype, the state in
+    ``dtype``."""
     import torch
 
     from .. import training
 
     with training.torch_threads(threads), torch.inference_mode():
         x = torch.from_numpy(z).to(getattr(torch, dtype), copy=True)  # z is never written
-        inputs = torch.empty((x.shape[0], x.shape[1] + 1), dtype=torch.float32)  # [t, x / scale], reused
+        net_dtype = next(net.parameters()).dtype
+        inputs = torch.empty((x.shape[0], x.shape[1] + 1), dtype=net_dtype)  # [t, x / scale], reused
         for a, b in zip(grid[:-1].tolist(), grid[1:].tolist()):
             inputs[:, 0] = a
             inputs[:, 1:].copy_(x).div_(scale)

@@ -14,8 +14,7 @@ kernel estimator). The velocity must accept an array of times t (n,): estimators
 """
 from __future__ import annotations
 
-import numpy as np
-
+from .. import training
 from ._network import NetworkGenerator
 
 
@@ -35,8 +34,8 @@ class FlowMap(NetworkGenerator):
     def _loss(self, torch, batch):
         traj, k, s, t = batch
         x = self._chars_t[k, traj]
-        s_t, t_t = (torch.as_tensor(a, dtype=torch.float32) for a in (s, t))
+        s_t, t_t = training.as_tensor(s), training.as_tensor(t)
         end, d_dt = torch.func.jvp(lambda tt: self._g(torch, s_t, tt, x), (t_t,), (torch.ones_like(t_t),))
         b = self.velocity_(t, end.detach().double().numpy())
         self.nfe_fit_ += traj.size
-        return ((d_dt - torch.as_tensor(np.asarray(b), dtype=torch.float32)) ** 2).sum(dim=1).mean()
+        return ((d_dt - training.as_tensor(b)) ** 2).sum(dim=1).mean()

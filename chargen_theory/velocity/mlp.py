@@ -1,9 +1,9 @@
 """ReLU-network velocity: least squares on the flow-matching loss |net(t, X_t) - (alpha'(t) X0 + beta'(t) X1)|^2.
 
-Training (chargen_theory.training) is torch float32 on the CPU with ``threads`` threads (default 1; torch's setting
-is restored after fit and predict), Adam with a learning rate cosine-annealed to 0 over all steps, fresh (t, X0) for
-every sample in every epoch, t uniform on [0, t_max] (t_max < 1 keeps the follmer path's alpha' -> -inf out of the
-loss), and early stopping on a held-out split of the samples with fixed (t, X0) draws: the weights of the best
+Training (chargen_theory.training) is torch float64 (``training.DTYPE``) on the CPU with ``threads`` threads (default 1;
+torch's setting is restored after fit and predict), Adam with a learning rate cosine-annealed to 0 over all steps, fresh
+(t, X0) for every sample in every epoch, t uniform on [0, t_max] (t_max < 1 keeps the follmer path's alpha' -> -inf out
+of the loss), and early stopping on a held-out split of the samples with fixed (t, X0) draws: the weights of the best
 held-out epoch are kept. Everything random comes from the ``rng`` passed to fit, so equal seeds give equal networks.
 Predictions are float64 arrays.
 """
@@ -55,8 +55,8 @@ class MLPVelocity(VelocityEstimator):
     threads : torch threads during fit and predict (None: leave torch's setting alone).
 
     Inputs are divided by ``scale_`` = max(1, RMS of the sample coordinates) and so are the regression targets.
-    Fitted attributes: ``network_`` (float32 torch module), ``scale_``, ``width_``, ``epochs_`` (epochs run),
-    ``best_epoch_``, ``validation_loss_`` (best held-out flow-matching loss, scaled units),
+    Fitted attributes: ``network_`` (torch module, ``training.DTYPE``), ``scale_``, ``width_``, ``epochs_`` (epochs
+    run), ``best_epoch_``, ``validation_loss_`` (best held-out flow-matching loss, scaled units),
     ``train_seconds_`` (wall-clock seconds of the training loop), ``samples_per_second_`` (training pairs per
     second). Raises FloatingPointError if the training loss becomes NaN or infinite (a diverged run).
     """
@@ -94,7 +94,7 @@ class MLPVelocity(VelocityEstimator):
         x0 = rng.standard_normal(y.shape) / self.scale_
         inputs = np.hstack([t[:, None], path.sample(t, x0, y)])
         responses = path.conditional_velocity(t, x0, y)
-        return torch.from_numpy(inputs.astype(np.float32)), torch.from_numpy(responses.astype(np.float32))
+        return training.as_tensor(inputs), training.as_tensor(responses)
 
     # -- contract -----------------------------------------------------------------------------------------------
     def _fit(self, x1, path, rng) -> None:
@@ -132,7 +132,7 @@ class MLPVelocity(VelocityEstimator):
         self.samples_per_second_ = log.epochs * train.shape[0] / log.seconds
 
     def _predict(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
-        inputs = torch.from_numpy(np.hstack([t[:, None], x / self.scale_]).astype(np.float32))
+        inputs = training.as_tensor(np.hstack([t[:, None], x / self.scale_]))
         with training.torch_threads(self.threads), torch.inference_mode():
             out = torch.cat([self.network_(chunk) for chunk in torch.split(inputs, PREDICT_CHUNK)])
         return out.numpy().astype(np.float64) * self.scale_
