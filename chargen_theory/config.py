@@ -326,18 +326,19 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
         target = _check_target(where, cell)
     if options:
         cell["options"] = options
-    resolved, values = cells.resolve(cell, where)
-    for key in values:
-        if key in cells.PARAMETERS:
-            cells.PARAMETERS[key].check(f"{where}.{key} (schedule at n = {cell.get('n')})", values[key])
-    cells.check_memory(where, cells.memory_terms(resolved))
+    resolved = cells.resolve(cell, where)[0]  # also checks the resolved values of the schema's parameters
+    memory = cells.memory_terms(resolved)
+    if kind.memory is not None and target is not None:
+        cells.add_terms(memory, kind.memory(resolved))
+    cells.check_memory(where, memory)
     if "estimator" in cell and target is not None:
         from .experiments import build
 
         try:
-            build.estimator(resolved, target)
+            estimator = build.estimator(resolved, target)
         except (ValueError, TypeError) as err:
             raise ValueError(f"{where}.estimator: {cell['estimator']}: {one_line(err)}") from None
+        _check_estimator_size(where, resolved, estimator, memory)
     if "generator" in cell and cells.has_schedule({"generator_params": cell["generator_params"]}):
         from . import generators
 
@@ -351,6 +352,17 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
         except (ValueError, TypeError) as err:
             raise ValueError(f"{where}.{one_line(err)}") from None
     return cell
+
+
+def _check_estimator_size(where: str, cell: dict, estimator, memory: dict) -> None:
+    """Refuse, before any work, an estimator whose fit on the cell's n samples would not fit in memory with the rest
+    of the cell (``memory``) or would take more than ``cells.MAX_OPERATIONS``; the message names the estimator's
+    hyperparameter (``experiment[i].estimator.<name>``)."""
+    n, D = cell.get("n"), cell.get("D")
+    if not isinstance(n, int) or not isinstance(D, int):
+        return
+    cells.check_memory(where, cells.add_terms(dict(memory), estimator.memory_terms(n, D), "estimator."))
+    cells.check_work(where, cells.add_terms({}, estimator.work_terms(n, D), "estimator."))
 
 
 def _check_target(where: str, cell: dict):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from .base import VelocityEstimator, check_dimension, require_rng, rule_dimension, rule_or_value
+from .base import VelocityEstimator, check_dimension, pairs_bytes, require_rng, rule_dimension, rule_or_value
 
 K_RULES = ("rule",)
 
@@ -46,6 +46,11 @@ class KNNVelocity(VelocityEstimator):
         self.pairs_per_sample = pairs_per_sample
         self.t_max = t_max
         self.dim = dim
+
+    def memory_terms(self, n: int, dim: int) -> dict[str, tuple[int, str]]:
+        """The n x pairs_per_sample regression pairs and the neighbour tree over them."""
+        return {"pairs_per_sample": (pairs_bytes(n, dim, self.pairs_per_sample) + 16 * n * self.pairs_per_sample,
+                                     "the n x pairs_per_sample regression pairs and their tree")}
 
     def _fit(self, x1, path, rng) -> None:
         from sklearn.neighbors import KNeighborsRegressor
