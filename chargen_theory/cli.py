@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"TOML config file or bundled config name (default: {DEFAULT_CONFIG})")
     run.add_argument("--out", default=None, help="output folder (default: results/<config name>/)")
     run.add_argument("--jobs", type=_positive_int, default=_usable_cpus(),
-                     help=f"parallel workers (default: the usable CPU count, {_usable_cpus()} here)")
+                     help=f"parallel workers (default and maximum: the usable CPU count, {_usable_cpus()} here)")
     run.add_argument("--backend", choices=("loky", "dask"), default="loky",
                      help="joblib loky processes or a Dask cluster (default: loky)")
     run.add_argument("--scheduler", default=None,
@@ -109,6 +109,8 @@ def _run(args) -> int:
 
     if args.scheduler is not None and args.backend != "dask":
         raise ValueError("--scheduler: only used with --backend dask")
+    if args.out is not None and not args.out.strip():
+        raise ValueError(f"--out: must name a folder, got {args.out!r} (the default is results/<config name>/)")
     start = time.perf_counter()
     for plugin in plugins.load(args.plugin):
         names = ", ".join(f"{registry} {name}" for registry, name in plugin.registered) or "no names"

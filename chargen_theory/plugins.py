@@ -105,8 +105,10 @@ def require(plugin_specs) -> None:
             plugin = _load_one(name, "")
         if plugin.sha256 != sha256:
             raise RuntimeError(f"plugin {name!r}: this process imported a different source (sha256 "
-                               f"{plugin.sha256[:12]}) than the main process (sha256 {sha256[:12]}): edited during "
-                               f"the run, or another version installed on this worker")
+                               f"{plugin.sha256[:12]}) than the main process (sha256 {sha256[:12]}): the plugin was "
+                               f"edited since this worker (pid {os.getpid()}) imported it, or another version is "
+                               f"installed here; on a long-running Dask cluster restart its workers (e.g. "
+                               f"Client(address).restart()) so that they import the edited plugin")
 
 
 def used_by(experiment: str, cell: dict) -> dict[str, str]:
@@ -146,8 +148,9 @@ def _load_one(name: str, where: str, version: str | None = None) -> Plugin:
     if name in _LOADED:
         plugin = _LOADED[name]
         if _source_sha256(sys.modules[name]) != plugin.sha256:
-            raise ValueError(f"{label}: its source changed since this process imported it; start a new Python "
-                             f"process to use the edited plugin")
+            raise ValueError(f"{label}: its source changed since this process imported it; start a new "
+                             f"Python process to use the edited plugin (on a long-running Dask cluster: restart its "
+                             f"workers, e.g. Client(address).restart())")
         return plugin
     before, saved, modules = _owners(), _snapshot(), set(sys.modules)
     try:

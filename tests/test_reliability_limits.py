@@ -78,3 +78,48 @@ def test_editing_a_plugin_generator_recomputes_exactly_its_cells(tmp_path):
     assert keys <= keys_after and len(keys_after) == 6
     timing = [c for c in table.columns if c.endswith("seconds")]
     pd.testing.assert_frame_equal(table.drop(columns=timing), table_after.drop(columns=timing))
+
+
+# -- issue 20.14: a plugin that fails on the workers --------------------------------------------------------------
+WORKER_ONLY_FAILURE = textwrap.dedent('''
+    """Imports in the process that loads it first; fails in every other process (a worker missing a file)."""
+    import os
+
+    import chargen_theory as ct
+    from chargen_theory.generators.euler import Euler
+
+    if os.environ.setdefault("_PLUG_MAIN_PID", str(os.getpid())) != str(os.getpid()):
+        raise ImportError("a file this plugin needs is missing on this worker")
+
+
+    class PlugEuler(Euler):
+        name = "_plug_euler"
+
+
+    ct.generators.register("_plug_euler", PlugEuler)
+''')
+FLOOR = '[[experiment]]\nkind = "w2_floor"\ntarget = "gaussian"\nD = 1\nn = [16, 32]\n'
+
+
+def test_a_plugin_failing_on_the_workers_fails_only_its_cells_and_stops_the_run(tmp_path):
+    (tmp_path / "_plug_gen.py").write_text(WORKER_ONLY_FAILURE)
+    (tmp_path / "c.toml").write_text(LEDGER.replace('["_plug_euler", "euler"]', '"_plug_euler"') + FLOOR)
+    env = {key: value for key, value in _env().items() if key != "_PLUG_MAIN_PID"}
+    done = _cli(["run", "c.toml", "--out", "out", "--jobs", "2", "--plugin", "_plug_gen"], tmp_path, env)
+    assert done.returncode == 2, done.stderr
+    line, = [text for text in done.stderr.splitlines() if "error" in text]
+    assert line.startswith("chargen-theory: error: plugins: 2 unit(s) could not run on the workers: ") and \
+        "missing on this worker" in line and "_plug_gen" in line, line
+    out = tmp_path / "out"
+    assert not (out / "results.csv").exists() and not (out / "report.md").exists()
+    assert len(list((out / "cache").glob("*.json"))) == 2  # the w2_floor cells ran and are cached
+
+
+def test_a_unit_runs_whatever_happens_to_a_plugin_it_does_not_use():
+    cfg = ct.config.loads(FLOOR)
+    unit = ct.sweep.units(cfg)[0]
+    broken = (("_plug_absent_module", "0" * 64, None),)
+    assert ct.sweep.execute(unit, broken)["status"] == "ok"
+    used = ct.sweep.Unit(**{**unit.__dict__, "plugins": ("_plug_absent_module",)})
+    record = ct.sweep.execute(used, broken)
+    assert record["status"] == "error" and record["plugin_failure"] and "_plug_absent_module" in record["message"]
