@@ -252,7 +252,8 @@ def resolve(cell: dict, field: str = "cell") -> tuple[dict, dict]:
 
     Integer-valued parameters (the schema's, and estimator / generator options whose default is an int) are rounded
     to the nearest integer. ``h`` is recomputed as T / K. ValueError naming ``field`` when a schedule cannot be
-    computed or a schema parameter's value fails its check (``PARAMETERS``). A cell without schedules is returned unchanged (as a copy) with an empty dict.
+    computed or a schema parameter's value fails its check (``PARAMETERS``). A cell without schedules is returned
+    unchanged (as a copy) with an empty dict.
     """
     import copy
 

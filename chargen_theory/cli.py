@@ -8,8 +8,10 @@
 CONFIG is a TOML file, or the name of a config bundled with the package in chargen_theory/configs/ ("quick",
 "paper", "tiny"); default quick. OUT defaults to results/<config name>/. A user mistake (bad argument, bad config,
 output folder that cannot be written, unreachable scheduler, plugin that fails to import) prints one line on
-stderr and exits with status 2, before anything is written. ``--plugin MODULE`` (repeatable) imports a user module
-that registers estimators, targets or experiment kinds, here and in every worker (chargen_theory.plugins).
+stderr and exits with status 2, before anything is written; so does a plugin that fails on the workers, after the
+cells that do not use it have run (they are cached). ``--jobs`` is capped at the usable CPUs. ``--plugin MODULE``
+(repeatable) imports a user module that registers estimators, generators, targets or experiment kinds, here and in
+every worker (chargen_theory.plugins).
 """
 from __future__ import annotations
 

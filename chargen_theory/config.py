@@ -413,8 +413,8 @@ def _check_target(where: str, cell: dict):
         raise ValueError(f"{where}.target: {name}: {one_line(err)}") from None
     largest = float(np.max(np.abs(points))) if points.size else 0.0
     if not largest <= SCALE_MAX:
-        raise ValueError(f"{where}.target: {name}: its samples reach |x| = {largest:.3g}, beyond {SCALE_MAX:g} (squared "
-                         f"distances would overflow float64); rescale the target")
+        raise ValueError(f"{where}.target: {name}: its samples reach |x| = {largest:.3g}, beyond {SCALE_MAX:g} "
+                         f"(squared distances would overflow float64); rescale the target")
     for key, value in (("d_star", target.intrinsic_dim), ("D", target.dim)):
         if key in cell and cell[key] != value:
             raise ValueError(f"{where}.{key}: target {name!r} has {key} = {value}, not {cell[key]}; targets whose "

@@ -1,19 +1,20 @@
-"""Plugins: the user's modules that register estimators, targets or experiment kinds, imported by name in the main
-process and in every worker (loky or Dask) before any cell runs.
+"""Plugins: the user's modules that register estimators, generators, targets or experiment kinds, imported by name
+in the main process and in every worker (loky or Dask) before any cell runs.
 
 A plugin is an importable module (or package) whose import calls ``ct.velocity.register``,
 ``ct.generators.register``, ``ct.targets.register`` or ``ct.experiments.register``. Name it with
-``ct.sweep.run(..., plugins=["my_estimator"])`` or ``chargen-theory run CONFIG --plugin my_estimator`` (the working directory is importable, as with ``python -m``), or declare it in an
-installed distribution's entry point group ``chargen_theory.plugins``, loaded automatically (as pytest finds its
-plugins)::
+``ct.sweep.run(..., plugins=["my_estimator"])`` or ``chargen-theory run CONFIG --plugin my_estimator`` (the
+working directory is importable, as with ``python -m``), or declare it in an installed distribution's entry point
+group ``chargen_theory.plugins``, loaded automatically (as pytest finds its plugins)::
 
     [project.entry-points."chargen_theory.plugins"]
     my_estimators = "my_package.estimators"     # a module; importing it registers its names
 
 ``load(names)`` imports them once per process. A plugin that fails to import, or registers a name already taken,
 raises one ValueError and leaves the registries as they were. A cell *uses* a plugin when its kind, or any name in
-its parameters (estimator, generator, target, a subspace's base, ...), was registered by it; the sweep puts the SHA-256 of the
-plugins a cell uses into that cell's cache key (``used_by``), so editing a plugin recomputes exactly its cells.
+its parameters (estimator, generator, target, a subspace's base, ...), was registered by it; the sweep puts the
+SHA-256 of the plugins a cell uses into that cell's cache key (``used_by``), so editing a plugin recomputes exactly
+its cells.
 """
 from __future__ import annotations
 
@@ -39,8 +40,9 @@ class Plugin:
 
     name : the module's import name. version : the version of the installed distribution it belongs to, None for a
     loose module. sha256 : hex SHA-256 of its source file(s) (every .py file of a package). registered : the names it
-    registered, as ``(registry, name)`` pairs, registry "estimator", "generator", "target" or "experiment". root : the folder on
-    ``sys.path`` it was imported from (workers on the same machine import it from there; not recorded in run.json).
+    registered, as ``(registry, name)`` pairs, registry "estimator", "generator", "target" or "experiment". root :
+    the folder on ``sys.path`` it was imported from (workers on the same machine import it from there; not recorded
+    in run.json).
     """
 
     name: str

@@ -148,8 +148,8 @@ def _check_fit_columns(table: pd.DataFrame, run: dict) -> None:
         if missing is None and quantity not in table.columns and not bracket:
             missing = quantity
         if missing is not None:
-            raise ValueError(f"results.csv: column {missing!r} is missing; the {fit['experiment']} fit of {quantity} vs "
-                             f"{fit['variable']} needs it (see the results.csv contract)")
+            raise ValueError(f"results.csv: column {missing!r} is missing; the {fit['experiment']} fit of {quantity} "
+                             f"vs {variable} needs it (see the results.csv contract)")
 
 
 def _numbers_or_schedules(column: str, values: pd.Series) -> bool:

@@ -9,8 +9,10 @@ the package's source + the versions of the numerical dependencies + the SHA-256 
 atomically, and never recomputed unless ``force``; an interrupted run therefore resumes where it stopped. A cached
 record is checked exactly as a fresh one and recomputed if it fails. A unit
 that fails is recorded with status "diverged" (FloatingPointError, ct.solvers.DivergenceError, non-finite results)
-or "error" (any other exception) and its message, and is not cached. The table is sorted by the cell parameters and
-seed, so serial, joblib (loky) and Dask runs and reruns give identical tables apart from the timing columns.
+or "error" (any other exception) and its message, and is not cached; a unit whose plugin cannot be imported on its
+worker stops the run (ValueError, no table written) once the other units have run. The table is sorted by the cell
+parameters and seed, so serial, joblib (loky) and Dask runs and reruns give identical tables apart from the timing
+columns.
 
 Outputs: ``OUT/results.csv`` (columns: ``IDENTITY_COLUMNS``, ``cells.COLUMNS``, then the measurements of the
 kinds in the config) and ``OUT/run.json`` (the configuration, its name and SHA-256 (no machine path), seeds, versions,

@@ -23,7 +23,8 @@ EULER = '[[experiment]]\nkind = "euler_vs_h"\ntarget = "8gaussians"\nK = [4, 8]\
 
 def _env(*folders) -> dict:
     """The environment of a subprocess that imports this checkout of chargen_theory (and ``folders``)."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([*map(str, folders), str(REPO), os.environ.get("PYTHONPATH", "")])}
+    paths = [*map(str, folders), str(REPO), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def _one_line_exit_2(argv, capsys) -> str:

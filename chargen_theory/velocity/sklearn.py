@@ -66,7 +66,10 @@ def _count(value, default: int) -> int:
 def _mlp_weights(hidden, inputs: int, outputs: int) -> int:
     """Weights of an MLPRegressor with ``hidden_layer_sizes`` (an int or a sequence of ints; scikit-learn's default
     (100,) for anything else)."""
-    layers = [hidden] if isinstance(hidden, (int, np.integer)) else list(hidden) if isinstance(hidden, (list, tuple)) else [100]
+    if isinstance(hidden, (int, np.integer)):
+        layers = [hidden]
+    else:
+        layers = list(hidden) if isinstance(hidden, (list, tuple)) else [100]
     sizes = [inputs, *(_count(h, 1) for h in layers), outputs]
     return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
 
