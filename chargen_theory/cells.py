@@ -271,8 +271,8 @@ def resolve(cell: dict, field: str = "cell") -> tuple[dict, dict]:
             schedule = out[key]["schedule"]
             out[key] = values[key] = value(f"{field}.{key}", out[key], key in _INTEGER)
             if key in PARAMETERS:  # e.g. K = { schedule = "0.4" } rounds to 0 steps
-                at = f" at n = {cell['n']}" if cell.get("n") is not None else ""
-                PARAMETERS[key].check(f"{field}.{key} (schedule {schedule!r}{at})", out[key])
+                at = f"at n = {cell['n']}" if cell.get("n") is not None else repr(schedule)
+                PARAMETERS[key].check(f"{field}.{key} (schedule {at})", out[key])
     if out.get("estimator_params"):
         integers = _integer_options("estimator", out.get("estimator"))
         for key, spec in out["estimator_params"].items():
