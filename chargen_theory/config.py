@@ -343,6 +343,7 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
     if "target" in cell:
         cells.check_memory(where, cells.memory_terms({**cell, "options": options}))  # before building the target
         target = _check_target(where, cell)
+        _check_target_scale(where, cell, target)
     if options:
         cell["options"] = options
     resolved = cells.resolve(cell, where)[0]  # also checks the resolved values of the schema's parameters
@@ -384,6 +385,19 @@ def _check_estimator_size(where: str, cell: dict, estimator, memory: dict) -> No
     cells.check_work(where, cells.add_terms({}, estimator.work_terms(n, D), "estimator."))
 
 
+def _check_target_scale(where: str, cell: dict, target) -> None:
+    """The target's parameters (``_check_scale``) and a few of its samples stay within SCALE_MAX in magnitude."""
+    _check_scale(f"{where}.target", cell["target_params"])
+    try:
+        points = target.sample(SCALE_PROBE, np.random.default_rng(0))
+    except (ValueError, TypeError, ArithmeticError) as err:
+        raise ValueError(f"{where}.target: {cell['target']}: {one_line(err)}") from None
+    largest = float(np.max(np.abs(points))) if points.size else 0.0
+    if not largest <= SCALE_MAX:
+        raise ValueError(f"{where}.target: {cell['target']}: its samples reach |x| = {largest:.3g}, beyond "
+                         f"{SCALE_MAX:g} (squared distances would overflow float64); rescale the target")
+
+
 def _check_scale(field: str, value) -> None:
     """Every number in a target's parameters is 0 or of magnitude in [1 / SCALE_MAX, SCALE_MAX]: beyond, squares
     and sums of squares overflow or underflow float64 (``radius = 1e300``, ``std = 1e-300``)."""
@@ -405,16 +419,10 @@ def _check_target(where: str, cell: dict):
 
     name = cell["target"]
     cell["target_params"] = build.dimension_params(name, cell["target_params"], cell.get("d_star"), cell.get("D"))
-    _check_scale(f"{where}.target", cell["target_params"])
     try:
         target = build.target(cell)
-        points = target.sample(SCALE_PROBE, np.random.default_rng(0))
     except (ValueError, TypeError) as err:
         raise ValueError(f"{where}.target: {name}: {one_line(err)}") from None
-    largest = float(np.max(np.abs(points))) if points.size else 0.0
-    if not largest <= SCALE_MAX:
-        raise ValueError(f"{where}.target: {name}: its samples reach |x| = {largest:.3g}, beyond {SCALE_MAX:g} "
-                         f"(squared distances would overflow float64); rescale the target")
     for key, value in (("d_star", target.intrinsic_dim), ("D", target.dim)):
         if key in cell and cell[key] != value:
             raise ValueError(f"{where}.{key}: target {name!r} has {key} = {value}, not {cell[key]}; targets whose "

@@ -107,6 +107,16 @@ class VelocityEstimator:
         """The hyperparameters: {argument of __init__: its stored value} (for sweep records and cloning)."""
         return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
 
+    # -- size, checked by config validation before any work ------------------------------------------------------
+    def memory_terms(self, n: int, dim: int) -> dict[str, tuple[int, str]]:
+        """Rough peak memory in bytes of fitting on n samples in ``dim`` dimensions, by the hyperparameter that
+        drives each term: {hyperparameter: (bytes, what)}. Default: nothing beyond the samples themselves."""
+        return {}
+
+    def work_terms(self, n: int, dim: int) -> dict[str, tuple[float, str]]:
+        """Rough floating-point operations of the fit, by hyperparameter: {hyperparameter: (operations, what)}."""
+        return {}
+
     def fit(self, x1, path: str | Interpolant, rng: np.random.Generator | None = None) -> "VelocityEstimator":
         """Learn the velocity of the path from X1 -> target.
 
@@ -140,16 +150,6 @@ class VelocityEstimator:
         if x.shape[0] == 0:
             return np.empty((0, self.dim_))
         return np.asarray(self._predict(t, x), dtype=np.float64)
-
-    # -- size, checked by config validation before any work ------------------------------------------------------
-    def memory_terms(self, n: int, dim: int) -> dict[str, tuple[int, str]]:
-        """Rough peak memory in bytes of fitting on n samples in ``dim`` dimensions, by the hyperparameter that
-        drives each term: {hyperparameter: (bytes, what)}. Default: nothing beyond the samples themselves."""
-        return {}
-
-    def work_terms(self, n: int, dim: int) -> dict[str, tuple[float, str]]:
-        """Rough floating-point operations of the fit, by hyperparameter: {hyperparameter: (operations, what)}."""
-        return {}
 
     def __call__(self, t, x) -> np.ndarray:
         """Same as ``predict``, so that a fitted estimator is a velocity for ``chargen_theory.solvers``."""

@@ -47,11 +47,6 @@ class KNNVelocity(VelocityEstimator):
         self.t_max = t_max
         self.dim = dim
 
-    def memory_terms(self, n: int, dim: int) -> dict[str, tuple[int, str]]:
-        """The n x pairs_per_sample regression pairs and the neighbour tree over them."""
-        return {"pairs_per_sample": (pairs_bytes(n, dim, self.pairs_per_sample) + 16 * n * self.pairs_per_sample,
-                                     "the n x pairs_per_sample regression pairs and their tree")}
-
     def _fit(self, x1, path, rng) -> None:
         from sklearn.neighbors import KNeighborsRegressor
 
@@ -67,3 +62,8 @@ class KNNVelocity(VelocityEstimator):
 
     def _predict(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
         return self.regressor_.predict(np.hstack([self.time_scale_ * t[:, None], x]))
+
+    def memory_terms(self, n: int, dim: int) -> dict[str, tuple[int, str]]:
+        """The n x pairs_per_sample regression pairs and the neighbour tree over them."""
+        return {"pairs_per_sample": (pairs_bytes(n, dim, self.pairs_per_sample) + 16 * n * self.pairs_per_sample,
+                                     "the n x pairs_per_sample regression pairs and their tree")}

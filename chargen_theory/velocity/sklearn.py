@@ -14,7 +14,7 @@ import inspect
 import numpy as np
 
 from .. import _validate
-from .base import VelocityEstimator, pairs_bytes, require_rng
+from .base import VelocityEstimator, require_rng
 
 SHOWN_NAMES = 20  # class names listed in the error for an unknown one
 
@@ -52,26 +52,6 @@ def _check_params(cls: type, params) -> None:
     for key, p in arguments.items():
         if p.default is inspect.Parameter.empty and key not in params:
             raise ValueError(f"params: {cls.__name__} requires {key!r}")
-
-
-_SINGLE_OUTPUT_ENSEMBLES = ("GradientBoostingRegressor", "HistGradientBoostingRegressor", "AdaBoostRegressor")
-"""Ensembles fitted once per output coordinate (MultiOutputRegressor)."""
-
-
-def _count(value, default: int) -> int:
-    """A positive integer setting, else ``default`` (values scikit-learn would refuse are not sized here)."""
-    return int(value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0 else default
-
-
-def _mlp_weights(hidden, inputs: int, outputs: int) -> int:
-    """Weights of an MLPRegressor with ``hidden_layer_sizes`` (an int or a sequence of ints; scikit-learn's default
-    (100,) for anything else)."""
-    if isinstance(hidden, (int, np.integer)):
-        layers = [hidden]
-    else:
-        layers = list(hidden) if isinstance(hidden, (list, tuple)) else [100]
-    sizes = [inputs, *(_count(h, 1) for h in layers), outputs]
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
 def _is_regressor(obj) -> bool:
@@ -146,6 +126,42 @@ class SklearnVelocity(VelocityEstimator):
         self.max_pairs = max_pairs
         self.scale = scale
 
+    def _build(self, dim: int, seed: int):
+        """The unfitted model: the regressor (a clone of the instance, or the named class) with ``params`` and
+        seeded random states, multi-output wrapped if needed, after a scaler if ``scale``."""
+        from sklearn.base import clone
+        from sklearn.multioutput import MultiOutputRegressor
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        if isinstance(self.regressor, str):
+            model = _regressor_class(self.regressor)(**(self.params or {}))
+        else:
+            model = clone(self.regressor).set_params(**(self.params or {}))
+        unseeded = {k: seed for k, v in model.get_params(deep=True).items()
+                    if (k == "random_state" or k.endswith("__random_state")) and v is None}
+        model.set_params(**unseeded)
+        if dim > 1 and not _multi_output(model):
+            model = MultiOutputRegressor(model)
+        return make_pipeline(StandardScaler(), model) if self.scale else model
+
+    def _fit(self, x1, path, rng) -> None:
+        rng = require_rng(self.name, rng)
+        times, points, responses = path.training_pairs(x1, float(self.t_max), self.pairs_per_sample, rng)
+        if self.max_pairs is not None and times.shape[0] > self.max_pairs:
+            keep = np.sort(rng.choice(times.shape[0], size=self.max_pairs, replace=False))
+            times, points, responses = times[keep], points[keep], responses[keep]
+        seed = int(rng.integers(2**31 - 1))
+        self.regressor_ = self._build(x1.shape[1], seed)
+        # a single output is fitted as a 1-D response: scikit-learn's convention (some regressors warn otherwise)
+        self.regressor_.fit(np.hstack([times[:, None], points]),
+                            responses[:, 0] if x1.shape[1] == 1 else responses)
+        self.n_pairs_ = times.shape[0]
+
+    def _predict(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
+        v = self.regressor_.predict(np.hstack([t[:, None], x]))
+        return np.asarray(v, dtype=np.float64).reshape(x.shape)
+
     # -- size: a rough cost per kind of regressor, checked by config validation before any work --------------------
     def _settings(self) -> tuple[str, dict]:
         """(class name, every constructor argument with ``params`` applied) of the regressor."""
@@ -164,6 +180,8 @@ class SklearnVelocity(VelocityEstimator):
     def memory_terms(self, n: int, dim: int) -> dict[str, tuple[int, str]]:
         """The drawn pairs (before the max_pairs subset); kernel matrices (KernelRidge, GaussianProcessRegressor);
         the trees of ensembles (n_estimators); the weights of an MLPRegressor (hidden_layer_sizes)."""
+        from .base import pairs_bytes
+
         name, settings = self._settings()
         N, outputs = self._pairs_used(n), dim
         cap = "max_pairs" if self.max_pairs is not None and N == self.max_pairs else "pairs_per_sample"
@@ -214,38 +232,22 @@ class SklearnVelocity(VelocityEstimator):
             terms["params.max_iter"] = (6.0 * iterations * N * weights, "max_iter passes over the pairs")
         return terms
 
-    def _build(self, dim: int, seed: int):
-        """The unfitted model: the regressor (a clone of the instance, or the named class) with ``params`` and
-        seeded random states, multi-output wrapped if needed, after a scaler if ``scale``."""
-        from sklearn.base import clone
-        from sklearn.multioutput import MultiOutputRegressor
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
 
-        if isinstance(self.regressor, str):
-            model = _regressor_class(self.regressor)(**(self.params or {}))
-        else:
-            model = clone(self.regressor).set_params(**(self.params or {}))
-        unseeded = {k: seed for k, v in model.get_params(deep=True).items()
-                    if (k == "random_state" or k.endswith("__random_state")) and v is None}
-        model.set_params(**unseeded)
-        if dim > 1 and not _multi_output(model):
-            model = MultiOutputRegressor(model)
-        return make_pipeline(StandardScaler(), model) if self.scale else model
+_SINGLE_OUTPUT_ENSEMBLES = ("GradientBoostingRegressor", "HistGradientBoostingRegressor", "AdaBoostRegressor")
+"""Ensembles fitted once per output coordinate (MultiOutputRegressor)."""
 
-    def _fit(self, x1, path, rng) -> None:
-        rng = require_rng(self.name, rng)
-        times, points, responses = path.training_pairs(x1, float(self.t_max), self.pairs_per_sample, rng)
-        if self.max_pairs is not None and times.shape[0] > self.max_pairs:
-            keep = np.sort(rng.choice(times.shape[0], size=self.max_pairs, replace=False))
-            times, points, responses = times[keep], points[keep], responses[keep]
-        seed = int(rng.integers(2**31 - 1))
-        self.regressor_ = self._build(x1.shape[1], seed)
-        # a single output is fitted as a 1-D response: scikit-learn's convention (some regressors warn otherwise)
-        self.regressor_.fit(np.hstack([times[:, None], points]),
-                            responses[:, 0] if x1.shape[1] == 1 else responses)
-        self.n_pairs_ = times.shape[0]
 
-    def _predict(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
-        v = self.regressor_.predict(np.hstack([t[:, None], x]))
-        return np.asarray(v, dtype=np.float64).reshape(x.shape)
+def _count(value, default: int) -> int:
+    """A positive integer setting, else ``default`` (values scikit-learn would refuse are not sized here)."""
+    return int(value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0 else default
+
+
+def _mlp_weights(hidden, inputs: int, outputs: int) -> int:
+    """Weights of an MLPRegressor with ``hidden_layer_sizes`` (an int or a sequence of ints; scikit-learn's default
+    (100,) for anything else)."""
+    if isinstance(hidden, (int, np.integer)):
+        layers = [hidden]
+    else:
+        layers = list(hidden) if isinstance(hidden, (list, tuple)) else [100]
+    sizes = [inputs, *(_count(h, 1) for h in layers), outputs]
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
