@@ -10,7 +10,8 @@ A cell is a dict of parameter values. This module owns
 - identity and randomness: ``canonical_json``, ``cell_id``, the seed derivation ``seed_entropy`` and
   ``random_stream``, which rebuilds the random stream of any (cell, seed) of a sweep;
 - size: ``memory_terms`` (a rough peak-memory estimate of one cell) and ``check_memory``, which refuses a cell that
-  would not fit in ``MEMORY_FRACTION`` of this machine's memory, before any work.
+  would not fit in ``MEMORY_FRACTION`` of this machine's memory, and ``check_work``, which refuses a cell of more
+  than ``MAX_OPERATIONS`` floating-point operations, before any work; each names the parameter that is too large.
 
 Seeds: the stream of a (cell, seed) is a numpy SeedSequence built from the root seed, 128 bits of a SHA-256 of the
 cell's canonical JSON *without* the kind's level parameters (so every level of a rate fit sees the same stream:
@@ -86,14 +87,24 @@ def random_stream(entropy) -> np.random.Generator:
 
 
 def steps(field: str, T: float, K: int | None = None, h: float | None = None) -> tuple[int, float]:
-    """The step rule: (K, h) with h = T / K, from K or from h (then T / h must be a whole number of steps)."""
+    """The step rule: (K, h) with h = T / K, from K or from h (then T / h must be a whole number of steps).
+    ValueError naming ``field.T`` when h = T / K is below the smallest normal float64 (it would round to 0)."""
     if h is not None:
         if not T / h <= _validate.INT_MAX:
             raise ValueError(f"{field}.h: T/h = {T / h:.3g} steps, more than 2**63 - 1; use a larger h")
         K = round(T / h)
         if K < 1 or abs(K * h - T) > 1e-9 * T:
             raise ValueError(f"{field}.h: T/h must be a whole number of steps, got T = {T}, h = {h}")
-    return K, T / K
+    return K, step_size(field, T, K)
+
+
+def step_size(field: str, T: float, K: int) -> float:
+    """h = T / K; ValueError naming ``field.T`` unless it is a normal positive float64 (>= 2.2e-308)."""
+    h = T / K
+    if not h >= np.finfo(np.float64).tiny:
+        raise ValueError(f"{field}.T: the step h = T/K = {T!r}/{K} = {h!r} is below the smallest normal float64 "
+                         f"({np.finfo(np.float64).tiny:.3g}); use a larger T or fewer steps K")
+    return h
 
 
 # -- the shared parameter schema --------------------------------------------------------------------------------------
@@ -243,7 +254,8 @@ def resolve(cell: dict, field: str = "cell") -> tuple[dict, dict]:
 
     Integer-valued parameters (the schema's, and estimator / generator options whose default is an int) are rounded
     to the nearest integer. ``h`` is recomputed as T / K. ValueError naming ``field`` when a schedule cannot be
-    computed. A cell without schedules is returned unchanged (as a copy) with an empty dict.
+    computed or a schema parameter's value fails its check (``PARAMETERS``). A cell without schedules is returned
+    unchanged (as a copy) with an empty dict.
     """
     import copy
 
@@ -258,7 +270,11 @@ def resolve(cell: dict, field: str = "cell") -> tuple[dict, dict]:
 
     for key in list(out):
         if schedules.is_schedule(out[key]):
+            schedule = out[key]["schedule"]
             out[key] = values[key] = value(f"{field}.{key}", out[key], key in _INTEGER)
+            if key in PARAMETERS:  # e.g. K = { schedule = "0.4" } rounds to 0 steps
+                at = f"at n = {cell['n']}" if cell.get("n") is not None else repr(schedule)
+                PARAMETERS[key].check(f"{field}.{key} (schedule {at})", out[key])
     if out.get("estimator_params"):
         integers = _integer_options("estimator", out.get("estimator"))
         for key, spec in out["estimator_params"].items():
@@ -272,7 +288,7 @@ def resolve(cell: dict, field: str = "cell") -> tuple[dict, dict]:
             if schedules.is_schedule(spec):
                 generator[key] = values[f"generator.{key}"] = value(f"{field}.generator.{key}", spec, key in integers)
     if "K" in out and "T" in out and ("K" in values or "T" in values):
-        out["h"] = values["h"] = out["T"] / out["K"]
+        out["h"] = values["h"] = step_size(field, out["T"], out["K"])
     return out, values
 
 
@@ -307,22 +323,38 @@ def machine_memory() -> int:
 def memory_terms(cell: dict) -> dict[str, tuple[int, str]]:
     """A rough peak-memory estimate of one cell in bytes, by the parameter that drives each term:
     {parameter: (bytes, what)}. Counts the float64 arrays the pipeline holds: a D x D covariance (gaussian targets),
-    the samples (n, m, n_eval, n_test, w2_n points in D dimensions), the time grid (K + 1) and, with a generator, the
-    Euler characteristics (K + 1) x m x D and a training batch, and the w2_n x w2_n cost matrix of the exact W2."""
+    the samples of each size parameter (n, m, n_eval, n_test, w2_n points in D dimensions, each its own term), the
+    time grid (K + 1), the w2_n x w2_n cost matrix of the exact W2 and, with a generator, the Euler characteristics
+    (K + 1) x m x D with the held-out pairs (about m K / 10), a training batch and the network's weights. The kind's
+    and the estimator's own terms (``Kind.memory``, ``VelocityEstimator.memory_terms``) are added by the config."""
     values = {**cell, **cell.get("options", {})}
     D, K, m = _size(values.get("D"), 1), _size(values.get("K")), _size(values.get("m"))
-    points = sum(_size(values.get(key)) for key in ("n", "m", "n_eval", "n_test", "w2_n"))
-    terms = {"D": (8 * 8 * D * D if values.get("target") == "gaussian" else 0, "a D x D covariance and its factors"),
-             "n": (8 * 4 * points * D, "the samples, n + m + n_eval + n_test + w2_n points in D dimensions"),
-             "K": (8 * 2 * (K + 1), "the time grid of K + 1 points"),
-             "w2_n": (8 * 3 * _size(values.get("w2_n")) ** 2, "the w2_n x w2_n cost matrix and plan of the W2")}
+    terms = {"D": (8 * 8 * D * D if values.get("target") == "gaussian" else 0, "a D x D covariance and its factors")}
+    for key in ("n", "m", "n_eval", "n_test"):
+        terms[key] = (8 * 4 * _size(values.get(key)) * D, f"the {key} sample points in D dimensions")
+    w2_n = _size(values.get("w2_n"))
+    terms["w2_n"] = (8 * 4 * w2_n * D + 8 * 3 * w2_n ** 2, "the w2_n x w2_n cost matrix and plan of the W2")
+    terms["K"] = (8 * 2 * (K + 1), "the time grid of K + 1 points")
     generator = values.get("generator_params") if values.get("generator") else None
     if isinstance(generator, dict):
-        terms["K"] = (8 * 3 * (K + 1) * (m + 1) * D, "the Euler characteristics, (K + 1) x m x D numbers")
-        batch = max(_size(generator.get("batch_size"), 256), m * K // 10)  # the held-out batch: about m K / 10
         width, depth = _size(generator.get("width"), 128), _size(generator.get("depth"), 3)
-        terms["generator.batch_size"] = (4 * 4 * batch * (3 * width * depth + 4 * (D + 2)),
+        per_pair = 4 * 4 * (3 * width * depth + 4 * (D + 2))  # float32 activations, gradients and inputs
+        batch, held_out = _size(generator.get("batch_size"), 256), m * K // 10
+        terms["K"] = (8 * 3 * (K + 1) * (m + 1) * D + (per_pair * held_out if held_out > batch else 0),
+                      "the Euler characteristics, (K + 1) x m x D numbers, and the m K / 10 held-out pairs")
+        terms["generator.batch_size"] = (per_pair * batch if held_out <= batch else 0,
                                          "one training batch through the network")
+        terms["generator.width"] = (4 * 4 * width * width * depth, "the network's weights, gradients and Adam "
+                                                                   "moments, width^2 x depth numbers")
+    return terms
+
+
+def add_terms(terms: dict, extra, prefix: str = "") -> dict:
+    """``terms`` with the terms ``extra`` added under ``prefix + parameter`` (sizes of one parameter summed, the
+    description of the larger part kept); returns ``terms``."""
+    for key, (size, what) in extra.items():
+        old_size, old_what = terms.get(prefix + key, (0, what))
+        terms[prefix + key] = (old_size + size, what if size >= old_size else old_what)
     return terms
 
 
@@ -338,9 +370,25 @@ def check_memory(field: str, terms: dict[str, tuple[int, str]]) -> None:
     limit = int(MEMORY_FRACTION * machine)
     if machine and total > limit:
         key = max(terms, key=lambda k: terms[k][0])
-        raise ValueError(f"{field + '.' if field else ''}{key}: one cell needs about {_gib(total)} of memory (mostly {terms[key][1]}), "
-                         f"more than the limit of {_gib(limit)} ({MEMORY_FRACTION:g} of this machine's "
-                         f"{_gib(machine)}); use smaller sizes")
+        raise ValueError(f"{field + '.' if field else ''}{key}: one cell needs about {_gib(total)} of memory (mostly "
+                         f"{terms[key][1]}), more than the limit of {_gib(limit)} ({MEMORY_FRACTION:g} of this "
+                         f"machine's {_gib(machine)}); use smaller sizes")
+
+
+MAX_OPERATIONS = 10**15
+"""The most floating-point operations (a rough count) one cell may need: about a day of one core at 1e10 per
+second. Larger cells would hang a sweep rather than finish."""
+
+
+def check_work(field: str, terms: dict[str, tuple[float, str]]) -> None:
+    """ValueError naming the largest term (``field.parameter``) if the sum of ``terms`` ({parameter: (operations,
+    what)}, e.g. ``VelocityEstimator.work_terms``) exceeds MAX_OPERATIONS."""
+    total = sum(float(size) for size, _ in terms.values())
+    if total > MAX_OPERATIONS:
+        key = max(terms, key=lambda k: float(terms[k][0]))
+        raise ValueError(f"{field + '.' if field else ''}{key}: one cell needs about {total:.3g} floating-point "
+                         f"operations (mostly {terms[key][1]}), more than the limit of {MAX_OPERATIONS:.0e} (about a "
+                         f"day of one core); use smaller sizes")
 
 
 def _gib(size: int) -> str:

@@ -9,8 +9,10 @@
 CONFIG is a TOML file, or the name of a config bundled with the package in chargen_theory/configs/ ("quick",
 "paper", "tiny"); default quick. OUT defaults to results/<config name>/. A user mistake (bad argument, bad config,
 output folder that cannot be written, unreachable scheduler, plugin that fails to import) prints one line on
-stderr and exits with status 2, before anything is written. ``--plugin MODULE`` (repeatable) imports a user module
-that registers estimators, targets or experiment kinds, here and in every worker (chargen_theory.plugins).
+stderr and exits with status 2, before anything is written; so does a plugin that fails on the workers, after the
+cells that do not use it have run (they are cached). ``--jobs`` is capped at the usable CPUs. ``--plugin MODULE``
+(repeatable) imports a user module that registers estimators, generators, targets or experiment kinds, here and in
+every worker (chargen_theory.plugins).
 """
 from __future__ import annotations
 
@@ -62,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"TOML config file or bundled config name (default: {DEFAULT_CONFIG})")
     run.add_argument("--out", default=None, help="output folder (default: results/<config name>/)")
     run.add_argument("--jobs", type=_positive_int, default=_usable_cpus(),
-                     help=f"parallel workers (default: the usable CPU count, {_usable_cpus()} here)")
+                     help=f"parallel workers (default and maximum: the usable CPU count, {_usable_cpus()} here)")
     run.add_argument("--backend", choices=("loky", "dask"), default="loky",
                      help="joblib loky processes or a Dask cluster (default: loky)")
     run.add_argument("--scheduler", default=None,
@@ -116,6 +118,8 @@ def _run(args) -> int:
 
     if args.scheduler is not None and args.backend != "dask":
         raise ValueError("--scheduler: only used with --backend dask")
+    if args.out is not None and not args.out.strip():
+        raise ValueError(f"--out: must name a folder, got {args.out!r} (the default is results/<config name>/)")
     start = time.perf_counter()
     for plugin in plugins.load(args.plugin):
         names = ", ".join(f"{registry} {name}" for registry, name in plugin.registered) or "no names"

@@ -56,6 +56,12 @@ _ROOT_SEED_MAX = 2**63 - 1
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 MAX_UNITS = 1_000_000
 """The most (cell, seed) units a configuration may have."""
+MAX_DEPTH = 32
+"""The deepest nesting of lists and tables a configuration may have (real ones use fewer than 8 levels)."""
+SCALE_MAX = 1e100
+"""The largest magnitude of a target's parameters and samples (1 / SCALE_MAX the smallest nonzero one)."""
+SCALE_PROBE = 64  # target samples drawn at validation to check their magnitude
+_EXPONENT_MAX = 1000.0  # the largest number in a claim's exponent: slopes beyond it overflow n^slope
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,9 @@ def loads(text: str, source: str = "<config>", name: str = "config") -> Config:
     """Parse and validate configuration text; ``name`` is the default output folder name (e.g. the file stem)."""
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ValueError(f"config {source}: malformed TOML: lists or tables nested too deep (at most {MAX_DEPTH} "
+                         f"levels)") from None
     except tomllib.TOMLDecodeError as err:
         where = f"(at end of document, line {max(len(text.splitlines()), 1)})"
         message = str(err).replace("(at end of document)", where)
@@ -138,14 +147,17 @@ def _check_keys(field: str, table: dict, allowed) -> None:
             raise ValueError(f"{field}: unknown key {key!r}; allowed: {', '.join(sorted(allowed))}")
 
 
-def _check_plain_data(field: str, value) -> None:
-    """Configs hold numbers, strings, booleans, lists and tables only (no TOML dates or times)."""
+def _check_plain_data(field: str, value, depth: int = 0) -> None:
+    """Configs hold numbers, strings, booleans, lists and tables only (no TOML dates or times), nested at most
+    MAX_DEPTH levels."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{field}: lists or tables nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, dict):
         for key, item in value.items():
-            _check_plain_data(f"{field}.{key}" if field else key, item)
+            _check_plain_data(f"{field}.{key}" if field else key, item, depth + 1)
     elif isinstance(value, list):
         for j, item in enumerate(value):
-            _check_plain_data(f"{field}[{j}]", item)
+            _check_plain_data(f"{field}[{j}]", item, depth + 1)
     elif isinstance(value, float) and not np.isfinite(value):
         raise ValueError(f"{field}: must be a finite number, got {value!r}")
     elif not isinstance(value, (bool, int, float, str)):
@@ -172,10 +184,17 @@ def _user_claims(entries) -> dict:
         raise ValueError("claim: must be an array of tables ([[claim]] blocks)")
     found = {}
     for j, entry in enumerate(entries):
+        if "id" in entry and not isinstance(entry["id"], str):
+            raise ValueError(f"claim[{j}].id: must be a string of letters, digits and '_' starting with a letter, "
+                             f"got {_shorten(repr(entry['id']))}")
         try:
             claim = claims.from_dict(entry)
         except (ValueError, TypeError) as err:
             raise ValueError(f"claim[{j}]: {err}") from None
+        sizes = (claim.numerator, 0.0 if claim.offset is None else claim.offset)
+        if not all(math.isfinite(x) and abs(x) <= _EXPONENT_MAX for x in sizes):
+            raise ValueError(f"claim[{j}].exponent: its numbers must be finite and at most {_EXPONENT_MAX:g} in size "
+                             f"(a log-log slope), got {_shorten(repr(entry['exponent']))}")
         if claim.id in found or claim.id in claims.names():
             raise ValueError(f"claim[{j}].id: {claim.id!r} is already defined; choose a new id")
         found[claim.id] = claim
@@ -324,20 +343,22 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
     if "target" in cell:
         cells.check_memory(where, cells.memory_terms({**cell, "options": options}))  # before building the target
         target = _check_target(where, cell)
+        _check_target_scale(where, cell, target)
     if options:
         cell["options"] = options
-    resolved, values = cells.resolve(cell, where)
-    for key in values:
-        if key in cells.PARAMETERS:
-            cells.PARAMETERS[key].check(f"{where}.{key} (schedule at n = {cell.get('n')})", values[key])
-    cells.check_memory(where, cells.memory_terms(resolved))
+    resolved = cells.resolve(cell, where)[0]  # also checks the resolved values of the schema's parameters
+    memory = cells.memory_terms(resolved)
+    if kind.memory is not None and target is not None:
+        cells.add_terms(memory, kind.memory(resolved))
+    cells.check_memory(where, memory)
     if "estimator" in cell and target is not None:
         from .experiments import build
 
         try:
-            build.estimator(resolved, target)
+            estimator = build.estimator(resolved, target)
         except (ValueError, TypeError) as err:
             raise ValueError(f"{where}.estimator: {cell['estimator']}: {one_line(err)}") from None
+        _check_estimator_size(where, resolved, estimator, memory)
     if "generator" in cell and cells.has_schedule({"generator_params": cell["generator_params"]}):
         from . import generators
 
@@ -351,6 +372,45 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
         except (ValueError, TypeError) as err:
             raise ValueError(f"{where}.{one_line(err)}") from None
     return cell
+
+
+def _check_estimator_size(where: str, cell: dict, estimator, memory: dict) -> None:
+    """Refuse, before any work, an estimator whose fit on the cell's n samples would not fit in memory with the rest
+    of the cell (``memory``) or would take more than ``cells.MAX_OPERATIONS``; the message names the estimator's
+    hyperparameter (``experiment[i].estimator.<name>``)."""
+    n, D = cell.get("n"), cell.get("D")
+    if not isinstance(n, int) or not isinstance(D, int):
+        return
+    cells.check_memory(where, cells.add_terms(dict(memory), estimator.memory_terms(n, D), "estimator."))
+    cells.check_work(where, cells.add_terms({}, estimator.work_terms(n, D), "estimator."))
+
+
+def _check_target_scale(where: str, cell: dict, target) -> None:
+    """The target's parameters (``_check_scale``) and a few of its samples stay within SCALE_MAX in magnitude."""
+    _check_scale(f"{where}.target", cell["target_params"])
+    try:
+        points = target.sample(SCALE_PROBE, np.random.default_rng(0))
+    except (ValueError, TypeError, ArithmeticError) as err:
+        raise ValueError(f"{where}.target: {cell['target']}: {one_line(err)}") from None
+    largest = float(np.max(np.abs(points))) if points.size else 0.0
+    if not largest <= SCALE_MAX:
+        raise ValueError(f"{where}.target: {cell['target']}: its samples reach |x| = {largest:.3g}, beyond "
+                         f"{SCALE_MAX:g} (squared distances would overflow float64); rescale the target")
+
+
+def _check_scale(field: str, value) -> None:
+    """Every number in a target's parameters is 0 or of magnitude in [1 / SCALE_MAX, SCALE_MAX]: beyond, squares
+    and sums of squares overflow or underflow float64 (``radius = 1e300``, ``std = 1e-300``)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_scale(f"{field}.{key}", item)
+    elif isinstance(value, list):
+        for j, item in enumerate(value):
+            _check_scale(f"{field}[{j}]", item)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0:
+        if not 1 / SCALE_MAX <= abs(value) <= SCALE_MAX:
+            raise ValueError(f"{field}: must be 0 or of magnitude in [{1 / SCALE_MAX:g}, {SCALE_MAX:g}] (its "
+                             f"squares must stay within float64), got {value!r}")
 
 
 def _check_target(where: str, cell: dict):
@@ -401,6 +461,10 @@ def _fits(where: str, kind: experiments.Kind, selected, user_claims: dict) -> tu
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------------
+def _shorten(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def one_line(err: BaseException) -> str:
     """An exception's message on one line (whitespace runs collapsed); its type name when it has none."""
     text = " ".join(str(err).split())

@@ -8,7 +8,7 @@
   ``out``, not a folder, or not writable.
 - ``locked(out)``: an exclusive lock on the folder (``fcntl.flock`` on ``out/.lock``, released by the OS when the
   holder dies, even by SIGKILL), re-entrant within one process; another process gets one ValueError naming the
-  holder.
+  holder, and a ``.lock`` that is not a plain file (a FIFO, a folder, a link) one ValueError too.
 - ``remove_leftovers(folder)``: deletes the temporary files a killed run of the suite left (regular files named
   ``.tmp-chargen-*``), and nothing else.
 
@@ -22,6 +22,7 @@ import datetime
 import fcntl
 import os
 import socket
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -112,11 +113,15 @@ def locked(out):
             _HELD[key][1] -= 1
         return
     path = Path(out) / LOCK_NAME
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    try:  # O_NONBLOCK: a FIFO there is never waited on; it is refused below as not a plain file
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o666)
     except OSError as err:
         raise ValueError(f"out: cannot lock the output folder through {str(path)!r} (it must be a plain file the "
                          f"suite can write): {err.strerror or err}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValueError(f"out: cannot lock the output folder through {str(path)!r}: it is not a plain file; remove "
+                         f"it") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

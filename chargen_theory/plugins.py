@@ -1,19 +1,20 @@
-"""Plugins: the user's modules that register estimators, targets or experiment kinds, imported by name in the main
-process and in every worker (loky or Dask) before any cell runs.
+"""Plugins: the user's modules that register estimators, generators, targets or experiment kinds, imported by name
+in the main process and in every worker (loky or Dask) before any cell runs.
 
-A plugin is an importable module (or package) whose import calls ``ct.velocity.register``, ``ct.targets.register``
-or ``ct.experiments.register``. Name it with ``ct.sweep.run(..., plugins=["my_estimator"])`` or ``chargen-theory
-run CONFIG --plugin my_estimator`` (the working directory is importable, as with ``python -m``), or declare it in an
-installed distribution's entry point group ``chargen_theory.plugins``, loaded automatically (as pytest finds its
-plugins)::
+A plugin is an importable module (or package) whose import calls ``ct.velocity.register``,
+``ct.generators.register``, ``ct.targets.register`` or ``ct.experiments.register``. Name it with
+``ct.sweep.run(..., plugins=["my_estimator"])`` or ``chargen-theory run CONFIG --plugin my_estimator`` (the
+working directory is importable, as with ``python -m``), or declare it in an installed distribution's entry point
+group ``chargen_theory.plugins``, loaded automatically (as pytest finds its plugins)::
 
     [project.entry-points."chargen_theory.plugins"]
     my_estimators = "my_package.estimators"     # a module; importing it registers its names
 
 ``load(names)`` imports them once per process. A plugin that fails to import, or registers a name already taken,
 raises one ValueError and leaves the registries as they were. A cell *uses* a plugin when its kind, or any name in
-its parameters (estimator, target, a subspace's base, ...), was registered by it; the sweep puts the SHA-256 of the
-plugins a cell uses into that cell's cache key (``used_by``), so editing a plugin recomputes exactly its cells.
+its parameters (estimator, generator, target, a subspace's base, ...), was registered by it; the sweep puts the
+SHA-256 of the plugins a cell uses into that cell's cache key (``used_by``), so editing a plugin recomputes exactly
+its cells.
 """
 from __future__ import annotations
 
@@ -39,8 +40,9 @@ class Plugin:
 
     name : the module's import name. version : the version of the installed distribution it belongs to, None for a
     loose module. sha256 : hex SHA-256 of its source file(s) (every .py file of a package). registered : the names it
-    registered, as ``(registry, name)`` pairs, registry "estimator", "target" or "experiment". root : the folder on
-    ``sys.path`` it was imported from (workers on the same machine import it from there; not recorded in run.json).
+    registered, as ``(registry, name)`` pairs, registry "estimator", "generator", "target" or "experiment". root :
+    the folder on ``sys.path`` it was imported from (workers on the same machine import it from there; not recorded
+    in run.json).
     """
 
     name: str
@@ -105,8 +107,10 @@ def require(plugin_specs) -> None:
             plugin = _load_one(name, "")
         if plugin.sha256 != sha256:
             raise RuntimeError(f"plugin {name!r}: this process imported a different source (sha256 "
-                               f"{plugin.sha256[:12]}) than the main process (sha256 {sha256[:12]}): edited during "
-                               f"the run, or another version installed on this worker")
+                               f"{plugin.sha256[:12]}) than the main process (sha256 {sha256[:12]}): the plugin was "
+                               f"edited since this worker (pid {os.getpid()}) imported it, or another version is "
+                               f"installed here; on a long-running Dask cluster restart its workers (e.g. "
+                               f"Client(address).restart()) so that they import the edited plugin")
 
 
 def used_by(experiment: str, cell: dict) -> dict[str, str]:
@@ -146,8 +150,9 @@ def _load_one(name: str, where: str, version: str | None = None) -> Plugin:
     if name in _LOADED:
         plugin = _LOADED[name]
         if _source_sha256(sys.modules[name]) != plugin.sha256:
-            raise ValueError(f"{label}: its source changed since this process imported it; start a new Python "
-                             f"process to use the edited plugin")
+            raise ValueError(f"{label}: its source changed since this process imported it; start a new "
+                             f"Python process to use the edited plugin (on a long-running Dask cluster: restart its "
+                             f"workers, e.g. Client(address).restart())")
         return plugin
     before, saved, modules = _owners(), _snapshot(), set(sys.modules)
     try:
@@ -231,26 +236,31 @@ def _strings(value) -> set[str]:
 # -- the registries ----------------------------------------------------------------------------------------------------
 def _owners() -> dict[tuple[str, str], str | None]:
     """(registry, name) -> the module that defines the registered object (None when it cannot tell)."""
-    from . import experiments, targets, velocity
+    from . import experiments, generators, targets, velocity
 
     owners = {("estimator", n): velocity._USER[n].__module__ if n in velocity._USER else "chargen_theory.velocity"
               for n in velocity.names()}
+    owners |= {("generator", n): generators._USER[n].__module__ if n in generators._USER
+               else "chargen_theory.generators" for n in generators.names()}
     owners |= {("target", n): getattr(targets._REGISTRY[n], "__module__", None) for n in targets.names()}
     owners |= {("experiment", n): getattr(experiments.get(n).run, "__module__", None) for n in experiments.names()}
     return owners
 
 
-def _snapshot() -> tuple[dict, ...]:
-    from . import experiments, targets, velocity
+def _registries() -> tuple[dict, ...]:
+    """The registries a plugin may add to: estimators, generators, targets, experiment kinds."""
+    from . import experiments, generators, targets, velocity
 
-    return dict(velocity._USER), dict(targets._REGISTRY), dict(experiments._KINDS)
+    return velocity._USER, generators._USER, targets._REGISTRY, experiments._KINDS
+
+
+def _snapshot() -> tuple[dict, ...]:
+    return tuple(dict(registry) for registry in _registries())
 
 
 def _restore(saved: tuple[dict, ...]) -> None:
     """Put the registries back as they were at ``saved = _snapshot()``."""
-    from . import experiments, targets, velocity
-
-    for registry, content in zip((velocity._USER, targets._REGISTRY, experiments._KINDS), saved):
+    for registry, content in zip(_registries(), saved):
         registry.clear()
         registry.update(content)
 

@@ -152,10 +152,41 @@ def read_run(out) -> tuple[pd.DataFrame, dict]:
         if not text and not (pd.api.types.is_numeric_dtype(table[column]) or table[column].isna().all()
                              or _numbers_or_schedules(column, table[column])):
             raise ValueError(f"results.csv: column {column!r} must hold numbers")
+        if pd.api.types.is_numeric_dtype(table[column]) and not pd.api.types.is_bool_dtype(table[column]):
+            infinite = np.flatnonzero(np.isinf(table[column].to_numpy(dtype=float)))
+            if infinite.size:
+                raise ValueError(f"results.csv: column {column!r} holds {table[column].iloc[infinite[0]]} in row "
+                                 f"{infinite[0] + 1}; a results table holds finite numbers (a unit that failed has "
+                                 f"an empty value and its status)")
     seeds = table["seed"]
     if not pd.api.types.is_numeric_dtype(seeds) or seeds.isna().any() or (seeds % 1 != 0).any():
         raise ValueError("results.csv: column 'seed' must hold integers")
+    _check_fit_columns(table, run)
     return table, run
+
+
+def _check_fit_columns(table: pd.DataFrame, run: dict) -> None:
+    """ValueError naming the column when a fit of the run (run.json's "fits", else the kinds' own) lacks its
+    variable or quantity column (or both bounds of a bracket) in a table that has rows of its experiment."""
+    from . import experiments
+
+    fits = run.get("fits")
+    if fits is None:
+        fits = [{"experiment": kind, "quantity": fit.quantity, "variable": fit.variable}
+                for kind in sorted(set(table["experiment"].dropna().astype(str))) if kind in experiments.names()
+                for fit in experiments.get(kind).fits]
+    present = set(table["experiment"].dropna().astype(str))
+    for fit in fits:
+        if fit["experiment"] not in present:
+            continue
+        quantity, variable = fit["quantity"], fit["variable"]
+        bracket = {f"{quantity}_lower", f"{quantity}_upper"} <= set(table.columns)
+        missing = variable if variable not in table.columns else None
+        if missing is None and quantity not in table.columns and not bracket:
+            missing = quantity
+        if missing is not None:
+            raise ValueError(f"results.csv: column {missing!r} is missing; the {fit['experiment']} fit of {quantity} "
+                             f"vs {variable} needs it (see the results.csv contract)")
 
 
 def _numbers_or_schedules(column: str, values: pd.Series) -> bool:

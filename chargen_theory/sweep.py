@@ -9,8 +9,10 @@ the package's source + the versions of the numerical dependencies + the SHA-256 
 atomically, and never recomputed unless ``force``; an interrupted run therefore resumes where it stopped. A cached
 record is checked exactly as a fresh one and recomputed if it fails. A unit
 that fails is recorded with status "diverged" (FloatingPointError, ct.solvers.DivergenceError, non-finite results)
-or "error" (any other exception) and its message, and is not cached. The table is sorted by the cell parameters and
-seed, so serial, joblib (loky) and Dask runs and reruns give identical tables apart from the timing columns.
+or "error" (any other exception) and its message, and is not cached; a unit whose plugin cannot be imported on its
+worker stops the run (ValueError, no table written) once the other units have run. The table is sorted by the cell
+parameters and seed, so serial, joblib (loky) and Dask runs and reruns give identical tables apart from the timing
+columns.
 
 Outputs: ``OUT/results.csv`` (columns: ``IDENTITY_COLUMNS``, ``cells.COLUMNS``, then the measurements of the
 kinds in the config) and ``OUT/run.json`` (the configuration, its name and SHA-256 (no machine path), seeds, versions,
@@ -53,13 +55,15 @@ _ONE_THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREA
 _VERSIONED = ("numpy", "scipy", "POT", "torch", "scikit-learn", "pandas", "joblib", "dask", "distributed")
 _NUMERICAL = ("numpy", "scipy", "POT", "torch", "scikit-learn")
 """The dependencies whose versions are part of every cache key."""
+_LOG = logging.getLogger(__name__)
 _MAX_RECORD_BYTES = 1_000_000
 """A cache record larger than this is not one of ours (records are a few hundred bytes)."""
 
 
 @dataclass(frozen=True)
 class Unit:
-    """One (cell, seed): the work of one results row. ``entropy`` seeds its numpy Generator."""
+    """One (cell, seed): the work of one results row. ``entropy`` seeds its numpy Generator; ``plugins`` names the
+    loaded plugins the cell uses (``chargen_theory.plugins.used_by``)."""
 
     experiment: str
     cell: dict
@@ -67,6 +71,7 @@ class Unit:
     seed: int
     entropy: tuple[int, ...]
     key: str
+    plugins: tuple[str, ...] = ()
 
 
 @functools.lru_cache(maxsize=1)
@@ -105,8 +110,16 @@ def units(cfg: config_module.Config) -> list[Unit]:
                 used = plugins_module.used_by(block.kind, cell)
                 key = cells.digest({**identity, "plugins": used} if used else identity).hex()[:32]
                 entropy = cells.seed_entropy(block.kind, cell, seed, cfg.root_seed)
-                found.setdefault(key, Unit(block.kind, cell, cid, seed, entropy, key))
+                found.setdefault(key, Unit(block.kind, cell, cid, seed, entropy, key, tuple(sorted(used))))
     return list(found.values())
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (affinity-aware where the OS tells): the most local workers a sweep starts."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 # -- one unit ---------------------------------------------------------------------------------------------------------
@@ -115,12 +128,16 @@ def execute(unit: Unit, plugins: tuple = ()) -> dict:
     ``plugins``: ``chargen_theory.plugins.specs()`` of the main process, imported first (once per process).
 
     Record: ``key``, ``status`` ("ok" | "diverged" | "error"), ``message`` (one line, empty when ok), ``seconds``
-    (wall time), ``measurements`` (dict, empty unless ok).
+    (wall time), ``measurements`` (dict, empty unless ok), and ``plugin_failure`` (True) when a plugin the unit uses
+    could not be imported in this process (``run`` then stops with that message).
     """
     start = time.perf_counter()
+    failed = _require_plugins(plugins, unit.plugins)
+    if failed:
+        return {"key": unit.key, "status": "error", "message": failed, "seconds": time.perf_counter() - start,
+                "measurements": {}, "plugin_failure": True}
     measurements, status, message = {}, "ok", ""
     try:
-        plugins_module.require(plugins)
         kind = experiments.get(unit.experiment)
         with replay(unit) as (cell, rng):
             values = kind.run(cell, rng)
@@ -135,6 +152,19 @@ def execute(unit: Unit, plugins: tuple = ()) -> dict:
         measurements = {}
     return {"key": unit.key, "status": status, "message": message, "seconds": time.perf_counter() - start,
             "measurements": measurements}
+
+
+def _require_plugins(plugins: tuple, used: tuple[str, ...]) -> str:
+    """Import the main process's plugins here (``plugins_module.require``); "" when every plugin the unit uses
+    (``used``) is importable and the same source as the main process's, else the one-line reason. A plugin the unit
+    does not use may fail without failing the unit."""
+    for spec in plugins:
+        try:
+            plugins_module.require([spec])
+        except Exception as err:  # noqa: BLE001 - whatever the import raised, it is reported in one line
+            if spec[0] in used:
+                return _message(err)
+    return ""
 
 
 class _NonFinite(ArithmeticError):
@@ -298,16 +328,30 @@ def _exit_with_parent(parent: int) -> None:
 
 # -- files -------------------------------------------------------------------------------------------------------------
 def check_output_dir(out) -> Path:
-    """Raise ValueError unless ``out`` is a writable folder or can be created as one; creates nothing."""
+    """Raise ValueError unless ``out`` is a writable folder or can be created as one, and its ``figures/`` (if
+    there) does not lead outside it; creates nothing."""
+    if not isinstance(out, (str, os.PathLike)) or not str(out):
+        raise ValueError(f"out: must be a non-empty folder path, got {out!r}")
     out = Path(out).absolute()
     probe = out
-    while not probe.exists():
-        probe = probe.parent
+    try:
+        while not probe.exists():
+            probe = probe.parent
+        figures = out / "figures"
+        if (figures.exists() or figures.is_symlink()) and not outputs.inside(figures, out):
+            raise ValueError(f"out: {str(figures)!r} is a link to {str(figures.resolve())!r}, outside the output "
+                             f"folder; remove the link")
+    except OSError as err:  # e.g. a name longer than the file system allows
+        raise ValueError(f"out: cannot use {_shorten(str(out))!r}: {err.strerror or err}") from None
     if not probe.is_dir():
         raise ValueError(f"out: cannot write to {str(out)!r}: {str(probe)!r} is not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise ValueError(f"out: cannot write to {str(out)!r}: {str(probe)!r} is not writable")
     return out
+
+
+def _shorten(text: str, width: int = 120) -> str:
+    return text if len(text) <= width else f"{text[:width // 2]}...{text[-width // 2:]}"
 
 
 def write_json_atomic(path: Path, value) -> None:
@@ -349,7 +393,8 @@ def run(cfg, out, jobs: int = 1, backend: str = "loky", scheduler: str | None = 
 
     Parameters
     ----------
-    jobs : worker processes (joblib loky), or Dask LocalCluster workers when ``backend="dask"`` and no scheduler.
+    jobs : worker processes (joblib loky), or Dask LocalCluster workers when ``backend="dask"`` and no scheduler;
+        at most ``usable_cpus()`` (more are capped, with a warning on the ``chargen_theory.sweep`` logger).
     backend : "loky" or "dask".
     scheduler : address of a running Dask scheduler (``backend="dask"`` only); unreachable -> ValueError after
         ``CONNECT_TIMEOUT_S`` seconds.
@@ -369,6 +414,10 @@ def run(cfg, out, jobs: int = 1, backend: str = "loky", scheduler: str | None = 
     backend = _validate.choice("backend", backend, BACKENDS)
     if scheduler is not None and backend != "dask":
         raise ValueError("scheduler: only used with backend 'dask'")
+    if scheduler is None and jobs > usable_cpus():  # local workers: one per usable CPU at most
+        _LOG.warning("jobs: %d workers asked for, but this machine has %d usable CPUs: running %d", jobs,
+                     usable_cpus(), usable_cpus())
+        jobs = usable_cpus()
     out = check_output_dir(out)
     todo = units(cfg)
     if jobs > 1 or backend == "dask":
@@ -385,6 +434,7 @@ def run(cfg, out, jobs: int = 1, backend: str = "loky", scheduler: str | None = 
                     write_json_atomic(cache / f"{record['key']}.json", record)
                 records[record["key"]] = record
                 bar.update()
+        _check_plugin_failures(records.values())
         table = results_table(cfg, todo, records)
         text = table.to_csv(index=False, lineterminator="\n")
         outputs.write_text(out / "results.csv", text)
@@ -395,6 +445,16 @@ def run(cfg, out, jobs: int = 1, backend: str = "loky", scheduler: str | None = 
     return table
 
 
+def _check_plugin_failures(records) -> None:
+    """ValueError (no table written; the finished units are cached) when workers could not import a plugin that
+    some units use: the run is incomplete, not a result."""
+    failed = [record for record in records if record.get("plugin_failure")]
+    if failed:
+        raise ValueError(f"plugins: {len(failed)} unit(s) could not run on the workers: {failed[0]['message']}; "
+                         f"no table was written and the finished units are cached: fix the workers' environment and "
+                         f"run again")
+
+
 @contextlib.contextmanager
 def _prepared(out: Path):
     """Create ``out`` and ``out``/cache, hold the folder's lock, remove the temporary files of a killed run; yields
@@ -402,7 +462,7 @@ def _prepared(out: Path):
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ValueError(f"out: cannot create {str(out)!r}: {err.strerror}") from None
+        raise ValueError(f"out: cannot create {_shorten(str(out))!r}: {err.strerror}") from None
     with outputs.locked(out):
         cache = outputs.subfolder(out, "cache")
         outputs.remove_leftovers(out)

@@ -17,6 +17,12 @@ def _run(command, **kwargs):
     return done
 
 
+def _dependency_folders() -> list[str]:
+    """The folders on this interpreter's sys.path (where it finds numpy, pandas, tqdm, ...), but the repository."""
+    folders = [Path(entry).resolve() for entry in sys.path if entry and Path(entry).is_dir()]
+    return list(dict.fromkeys(str(folder) for folder in folders if folder != REPO))
+
+
 def test_wheel_install_runs_a_bundled_config(tmp_path):
     source = tmp_path / "source"  # build from a copy: nothing (build/, *.egg-info) is written into the repository
     shutil.copytree(REPO / "chargen_theory", source / "chargen_theory",
@@ -27,12 +33,16 @@ def test_wheel_install_runs_a_bundled_config(tmp_path):
           "-w", str(tmp_path / "wheels"), str(source)])
     wheel, = (tmp_path / "wheels").glob("chargen_theory-*.whl")
 
-    # The venv sees the dependencies already installed; its own copy of the package comes first on sys.path, ahead
-    # of any editable install of the outer environment (PYTHONPATH is dropped for the same reason).
+    # The venv sees the dependencies installed where this interpreter imports them from (a venv, conda or a system
+    # install alike: a .pth file lists those folders, after the venv's own site-packages), so its own copy of the
+    # package comes first on sys.path, ahead of any editable install of the outer environment (whose .pth hooks in
+    # the listed folders are not run; PYTHONPATH is dropped for the same reason).
     venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)])
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     python, script = venv / "bin" / "python", venv / "bin" / "chargen-theory"
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    purelib = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], env=env)
+    Path(purelib.stdout.strip(), "_outer_environment.pth").write_text("\n".join(_dependency_folders()) + "\n")
     _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--force-reinstall",
           "--no-index", "-q", str(wheel)], env=env)
 

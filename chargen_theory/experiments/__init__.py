@@ -87,6 +87,9 @@ class Kind:
         (``cells.PARAMETERS``), or to override a shared check; such parameters go to the ``options`` column.
     nonnegative : every numeric measurement is >= 0 (errors, distances, counts, times); the sweep rejects a
         negative value, fresh or cached.
+    memory : optional ``memory(cell) -> {parameter: (bytes, what)}``, the kind's own peak-memory terms beyond the
+        shared ones (``cells.memory_terms``), on the cell with its schedules resolved; config validation refuses a
+        cell whose terms exceed the machine (``cells.check_memory``), naming the largest term's parameter.
     """
 
     name: str
@@ -99,6 +102,7 @@ class Kind:
     validate: Callable[[dict], None] | None = None
     checks: Mapping[str, Callable[[str, object], object]] = field(default_factory=dict)
     nonnegative: bool = False
+    memory: Callable[[dict], Mapping[str, tuple[int, str]]] | None = None
 
 
 _KINDS: dict[str, Kind] = {}

@@ -127,6 +127,15 @@ def _sample_size(least: int):
     return check
 
 
+def memory(cell: dict) -> dict:
+    """The bracket's samples (``target_bracket``): n_bracket prior draws with their three endpoints and the coupling
+    differences, and n_lower one-step and target samples with the lower bounds' centred copies, in D dimensions."""
+    options, D = cell["options"], cell["D"]
+    return {"n_bracket": (8 * 6 * options["n_bracket"] * D, "the n_bracket prior draws and their endpoints"),
+            "n_lower": (8 * 8 * options["n_lower"] * D, "the n_lower one-step and target samples of the lower "
+                                                        "bounds")}
+
+
 def validate(cell: dict) -> None:
     """Before any work (on the cell with its schedules resolved): m >= the generator's minimum and the exact flow to
     T available (``build.check_end_time``); the generator's own options are checked when the config builds it."""
@@ -155,6 +164,7 @@ KIND = Kind(
           Fit("w2_target", "n", ("chargen_end_to_end", "fm_end_to_end_gao2024"))),
     level=("n",),
     validate=validate,
+    memory=memory,
     nonnegative=True,
     checks={"n_bracket": _sample_size(2), "n_lower": _sample_size(8)},
     description=("full ledger of a generator (velocity, Euler, fitting, total W2) and the bracket of W2 to the target "

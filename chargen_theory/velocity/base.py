@@ -69,6 +69,12 @@ def estimated_dimension(x1: np.ndarray) -> float:
     return float(np.clip(estimate, 1.0, x1.shape[1]))
 
 
+def pairs_bytes(n: int, dim: int, pairs_per_sample: int) -> int:
+    """Bytes of the regression pairs of ``Interpolant.training_pairs`` (N = n * pairs_per_sample rows of t, X1, X0,
+    X_t, response and a temporary, float64)."""
+    return 8 * n * pairs_per_sample * (5 * dim + 2)
+
+
 def rule_or_value(field: str, value, rules: tuple[str, ...], check) -> None:
     """Validate a hyperparameter that is either one of the named ``rules`` or a value accepted by ``check`` (a
     ``chargen_theory._validate`` function); a ValueError names the field and the allowed values."""
@@ -100,6 +106,16 @@ class VelocityEstimator:
     def get_params(self) -> dict:
         """The hyperparameters: {argument of __init__: its stored value} (for sweep records and cloning)."""
         return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
+
+    # -- size, checked by config validation before any work ------------------------------------------------------
+    def memory_terms(self, n: int, dim: int) -> dict[str, tuple[int, str]]:
+        """Rough peak memory in bytes of fitting on n samples in ``dim`` dimensions, by the hyperparameter that
+        drives each term: {hyperparameter: (bytes, what)}. Default: nothing beyond the samples themselves."""
+        return {}
+
+    def work_terms(self, n: int, dim: int) -> dict[str, tuple[float, str]]:
+        """Rough floating-point operations of the fit, by hyperparameter: {hyperparameter: (operations, what)}."""
+        return {}
 
     def fit(self, x1, path: str | Interpolant, rng: np.random.Generator | None = None) -> "VelocityEstimator":
         """Learn the velocity of the path from X1 -> target.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from .base import VelocityEstimator, check_dimension, require_rng, rule_dimension, rule_or_value
+from .base import VelocityEstimator, check_dimension, pairs_bytes, require_rng, rule_dimension, rule_or_value
 
 K_RULES = ("rule",)
 
@@ -69,3 +69,8 @@ class KNNVelocity(VelocityEstimator):
 
     def _predict(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
         return self.regressor_.predict(np.hstack([self.time_scale_ * t[:, None], x]))
+
+    def memory_terms(self, n: int, dim: int) -> dict[str, tuple[int, str]]:
+        """The n x pairs_per_sample regression pairs and the neighbour tree over them."""
+        return {"pairs_per_sample": (pairs_bytes(n, dim, self.pairs_per_sample) + 16 * n * self.pairs_per_sample,
+                                     "the n x pairs_per_sample regression pairs and their tree")}

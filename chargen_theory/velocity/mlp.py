@@ -87,6 +87,28 @@ class MLPVelocity(VelocityEstimator):
         self.t_max = t_max
         self.threads = threads
 
+    # -- size -----------------------------------------------------------------------------------------------------
+    def _sizes(self, n: int, dim: int) -> tuple[int, int, int]:
+        """(weights, epochs, training samples) of a fit on n samples in ``dim`` dimensions."""
+        n_train = max(1, n - max(1, round(float(self.validation_fraction) * n)))
+        width = auto_width(n) if self.width == "auto" else int(self.width)
+        weights = (dim + 1) * width + (int(self.depth) - 1) * width * width + width * dim
+        return weights, auto_epochs(n_train) if self.epochs == "auto" else int(self.epochs), n_train
+
+    def memory_terms(self, n: int, dim: int) -> dict[str, tuple[int, str]]:
+        """float32 weights with their gradients and Adam moments; a batch's activations."""
+        weights = self._sizes(n, dim)[0]
+        width = auto_width(n) if self.width == "auto" else int(self.width)
+        return {"width": (4 * 4 * weights, "the network's weights, gradients and Adam moments (width^2 x depth)"),
+                "batch_size": (4 * 3 * int(self.batch_size) * width * int(self.depth),
+                               "one batch's activations (batch_size x width x depth)")}
+
+    def work_terms(self, n: int, dim: int) -> dict[str, tuple[float, str]]:
+        """About 6 operations per weight per training pair (forward and backward), epochs x training samples."""
+        weights, epochs, n_train = self._sizes(n, dim)
+        return {"epochs": (6.0 * weights * epochs * (n_train + VALIDATION_PAIRS),
+                           "epochs x training samples through the network")}
+
     # -- helpers ------------------------------------------------------------------------------------------------
     def _pairs(self, y: np.ndarray, rng: np.random.Generator, path) -> tuple[torch.Tensor, torch.Tensor]:
         """Network inputs (t, X_t / scale) and targets (alpha' X0 + beta' X1) / scale for samples y (scaled)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from .base import VelocityEstimator, check_dimension, require_rng, rule_dimension, rule_or_value
+from .base import VelocityEstimator, check_dimension, pairs_bytes, require_rng, rule_dimension, rule_or_value
 from .kernels import gaussian_kernel_regression
 
 BANDWIDTH_RULES = ("rule", "cv")
@@ -67,6 +67,11 @@ class NadarayaWatsonVelocity(VelocityEstimator):
         self.pairs_per_sample = pairs_per_sample
         self.t_max = t_max
         self.dim = dim
+
+    def memory_terms(self, n: int, dim: int) -> dict[str, tuple[int, str]]:
+        """The n x pairs_per_sample regression pairs, kept as covariates and responses."""
+        return {"pairs_per_sample": (pairs_bytes(n, dim, self.pairs_per_sample),
+                                     "the n x pairs_per_sample regression pairs")}
 
     def _fit(self, x1, path, rng) -> None:
         rng = require_rng(self.name, rng)

@@ -245,3 +245,93 @@ class SklearnVelocity(VelocityEstimator):
     def _predict(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
         v = self.regressor_.predict(np.hstack([t[:, None], x]))
         return np.asarray(v, dtype=np.float64).reshape(x.shape)
+
+    # -- size: a rough cost per kind of regressor, checked by config validation before any work --------------------
+    def _settings(self) -> tuple[str, dict]:
+        """(class name, every constructor argument with ``params`` applied) of the regressor."""
+        if isinstance(self.regressor, str):
+            cls = _regressor_class(self.regressor)
+            settings = {k: p.default for k, p in inspect.signature(cls).parameters.items()
+                        if p.default is not inspect.Parameter.empty}
+        else:
+            cls, settings = type(self.regressor), self.regressor.get_params(deep=False)
+        return cls.__name__, {**settings, **(self.params or {})}
+
+    def _pairs_used(self, n: int) -> int:
+        drawn = n * self.pairs_per_sample
+        return drawn if self.max_pairs is None else min(drawn, self.max_pairs)
+
+    def memory_terms(self, n: int, dim: int) -> dict[str, tuple[int, str]]:
+        """The drawn pairs (before the max_pairs subset); kernel matrices (KernelRidge, GaussianProcessRegressor);
+        the trees of ensembles (n_estimators); the weights of an MLPRegressor (hidden_layer_sizes)."""
+        from .base import pairs_bytes
+
+        name, settings = self._settings()
+        N, outputs = self._pairs_used(n), dim
+        cap = "max_pairs" if self.max_pairs is not None and N == self.max_pairs else "pairs_per_sample"
+        terms = {"pairs_per_sample": (pairs_bytes(n, dim, self.pairs_per_sample),
+                                      "the n x pairs_per_sample regression pairs")}
+        if name in ("KernelRidge", "GaussianProcessRegressor"):
+            kernel = 8 * 4 * N * N + (terms[cap][0] if cap in terms else 0)
+            terms[cap] = (kernel, f"the N x N kernel matrices of N = {N} pairs")
+        trees = _count(settings.get("n_estimators"), 0) or (
+            _count(settings.get("max_iter"), 0) if name == "HistGradientBoostingRegressor" else 0)
+        if trees:
+            depth = settings.get("max_depth")
+            nodes = min(2 * N, 2 ** (depth + 1)) if _count(depth, 0) and depth < 60 else 2 * N
+            copies = outputs if name in _SINGLE_OUTPUT_ENSEMBLES else 1
+            key = "params.max_iter" if name == "HistGradientBoostingRegressor" else "params.n_estimators"
+            terms[key] = (trees * copies * (2000 + nodes * (64 + 8 * outputs)),
+                          "the trees of the ensemble (n_estimators x nodes)")
+        if name == "MLPRegressor":
+            weights = _mlp_weights(settings.get("hidden_layer_sizes"), dim + 1, outputs)
+            terms["params.hidden_layer_sizes"] = (8 * 4 * weights, "the network's weights, gradients and Adam "
+                                                                   "moments")
+        return terms
+
+    def work_terms(self, n: int, dim: int) -> dict[str, tuple[float, str]]:
+        """Cubic kernel solves (times the optimizer's restarts of a GaussianProcessRegressor), tree building
+        (N log N per tree and feature), MLPRegressor epochs (6 operations per weight and pair), and max_iter
+        passes over the pairs for other iterative regressors."""
+        name, settings = self._settings()
+        N, features = self._pairs_used(n), dim + 1
+        cap = "max_pairs" if self.max_pairs is not None and N == self.max_pairs else "pairs_per_sample"
+        terms: dict[str, tuple[float, str]] = {}
+        if name in ("KernelRidge", "GaussianProcessRegressor"):
+            terms[cap] = (float(N) ** 3, f"solving the N x N kernel system of N = {N} pairs")
+        if name == "GaussianProcessRegressor" and settings.get("optimizer") is not None:
+            restarts = 1 + _count(settings.get("n_restarts_optimizer"), 0)
+            terms["params.n_restarts_optimizer"] = (restarts * 100.0 * float(N) ** 3,
+                                                    "about 100 kernel solves per optimizer start")
+        log_n = max(1.0, float(np.log2(max(N, 2))))
+        trees = _count(settings.get("n_estimators"), 0)
+        if trees:
+            copies = dim if name in _SINGLE_OUTPUT_ENSEMBLES else 1
+            terms["params.n_estimators"] = (trees * copies * N * log_n * log_n * features,
+                                            "building n_estimators trees")
+        iterations = _count(settings.get("max_iter"), 0)
+        if iterations:
+            weights = (_mlp_weights(settings.get("hidden_layer_sizes"), features, dim) if name == "MLPRegressor"
+                       else features * dim)
+            terms["params.max_iter"] = (6.0 * iterations * N * weights, "max_iter passes over the pairs")
+        return terms
+
+
+_SINGLE_OUTPUT_ENSEMBLES = ("GradientBoostingRegressor", "HistGradientBoostingRegressor", "AdaBoostRegressor")
+"""Ensembles fitted once per output coordinate (MultiOutputRegressor)."""
+
+
+def _count(value, default: int) -> int:
+    """A positive integer setting, else ``default`` (values scikit-learn would refuse are not sized here)."""
+    return int(value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0 else default
+
+
+def _mlp_weights(hidden, inputs: int, outputs: int) -> int:
+    """Weights of an MLPRegressor with ``hidden_layer_sizes`` (an int or a sequence of ints; scikit-learn's default
+    (100,) for anything else)."""
+    if isinstance(hidden, (int, np.integer)):
+        layers = [hidden]
+    else:
+        layers = list(hidden) if isinstance(hidden, (list, tuple)) else [100]
+    sizes = [inputs, *(_count(h, 1) for h in layers), outputs]
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
