@@ -167,7 +167,8 @@ def read_run(out) -> tuple[pd.DataFrame, dict]:
 
 def _check_fit_columns(table: pd.DataFrame, run: dict) -> None:
     """ValueError naming the column when a fit of the run (run.json's "fits", else the kinds' own) lacks its
-    variable or quantity column (or both bounds of a bracket) in a table that has rows of its experiment."""
+    variable column, or when an experiment with rows in the table has none of its fitted quantities (a quantity
+    measured only on some targets, such as euler_w2 on Gaussians, may be absent as long as another one is there)."""
     from . import experiments
 
     fits = run.get("fits")
@@ -176,16 +177,23 @@ def _check_fit_columns(table: pd.DataFrame, run: dict) -> None:
                 for kind in sorted(set(table["experiment"].dropna().astype(str))) if kind in experiments.names()
                 for fit in experiments.get(kind).fits]
     present = set(table["experiment"].dropna().astype(str))
+    absent: dict[str, list[tuple[str, str]]] = {}
+    found: set[str] = set()
     for fit in fits:
         if fit["experiment"] not in present:
             continue
         quantity, variable = fit["quantity"], fit["variable"]
-        bracket = {f"{quantity}_lower", f"{quantity}_upper"} <= set(table.columns)
-        missing = variable if variable not in table.columns else None
-        if missing is None and quantity not in table.columns and not bracket:
-            missing = quantity
-        if missing is not None:
-            raise ValueError(f"results.csv: column {missing!r} is missing; the {fit['experiment']} fit of {quantity} "
+        if variable not in table.columns:
+            raise ValueError(f"results.csv: column {variable!r} is missing; the {fit['experiment']} fit of "
+                             f"{quantity} vs {variable} needs it (see the results.csv contract)")
+        if quantity in table.columns or {f"{quantity}_lower", f"{quantity}_upper"} <= set(table.columns):
+            found.add(fit["experiment"])
+        else:
+            absent.setdefault(fit["experiment"], []).append((quantity, variable))
+    for experiment, missing in absent.items():
+        if experiment not in found:
+            quantity, variable = missing[0]
+            raise ValueError(f"results.csv: column {quantity!r} is missing; the {experiment} fit of {quantity} "
                              f"vs {variable} needs it (see the results.csv contract)")
 
 
