@@ -379,5 +379,5 @@ def test_a_config_refuses_a_duplicate_claim_and_shortens_an_unknown_one():
         ct.config.loads(text + 'claims = ["chargen_velocity_rate", "chargen_velocity_rate"]\n')
     with pytest.raises(ValueError, match=r"claims\[0\]: unknown value 'b{40}'\.\.\. \(100000 characters\); allowed"):
         ct.config.loads(text + f'claims = ["{"b" * 100_000}"]\n')
-    with pytest.raises(ValueError, match=r"^claim\[0\]: claim id: must be text"):
+    with pytest.raises(ValueError, match=r"^claim\[0\]\.id: must be a string of letters"):
         ct.config.loads(text + '[[claim]]\nid = true\nquantity = "velocity_l2"\nvariable = "n"\nexponent = -1\n')
