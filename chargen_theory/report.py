@@ -611,13 +611,18 @@ def _findings_section(fits: pd.DataFrame, claim_by_id: dict, options: dict, unma
               "end. The slope's 95% CI is the seed-t interval, slope -+ t_{0.975,S-1} sd(per-seed slopes) / "
               "sqrt(S), which every verdict uses (rates.csv's ci_method; `ols` with one seed; the figures shade it "
               "as a fan). The claimed slope compared is the exponent plus the slope the claim's "
-              "log factor has over the window. Only *faster*, *slower* and *refuted* contradict a claim; "
-              "*pre-asymptotic*, *underpowered* and *inconclusive* decide nothing; *faster than bound* supports an "
-              "upper bound that is not sharp here. A slope measured over a finite range can differ from the "
-              "asymptotic one (lower-order terms). W2 to the target is judged from a certified lower and upper "
-              "bound (quantity w2_target): *refuted* when the lower bound's slope CI lies wholly on the slower side "
-              "of the claim, *consistent* when the upper bound's slope CI reaches it. The rules in full: "
-              "docs/theory.md and chargen_theory/rates.py.", ""]
+              "log factor has over the window (a log power the source does not state is judged across its range, "
+              "and decided only where every power agrees). A gap counts only beyond the allowance the claim's "
+              f"constants leave (a drift by a factor {_rates.CONSTANT_DRIFT:g} across the window). Only *faster*, "
+              "*slower* and *refuted* contradict a claim, and only with at least "
+              f"{_rates.MIN_SEEDS_CONTRADICTION} seeds, when the finest levels exclude the claim too and the local "
+              "slopes do not move toward it; *pre-asymptotic* (they do), *underpowered* (too few seeds or levels "
+              "to confirm) and *inconclusive* decide nothing; *faster than bound* supports an upper bound that is "
+              "not sharp here. W2 to the target is judged from a certified lower and upper bound (quantity "
+              "w2_target): *refuted* when the lower bound's slope CI lies wholly on the slower side of the claim "
+              "under the same conditions, *consistent* when the upper bound's slope CI reaches it. The rules in "
+              "full, with their error rates measured by simulation: docs/theory.md 4.5-4.8 and "
+              "chargen_theory/rates.py.", ""]
     return lines
 
 
