@@ -17,9 +17,14 @@ Where things live (the pipeline as the theorem reads it; docs/theory.md explains
     cells (a grid point: parameters, columns, seeds)  ->  experiments/ (kinds: what one cell measures)
                      |
     config (TOML -> validated cells)  ->  sweep (units, cache, parallel run, results table)
+    schedules (a parameter as an expression in n: T -> 1, bandwidths, K, m)
     plugins (the user's modules registering estimators, targets, kinds: imported by the sweep and every worker)
                      |
-    claims (cited rates as data)  ->  rates (log-log fits, CIs, verdicts)  ->  plots, panels, report  ->  cli
+    claims (cited rates as data)  ->  rates (log-log fits, seed-t CIs, verdicts)  ->  labels (short group names),
+    calibration (the verdict rules' error rates, by simulation)                       summary (per-claim status)
+                     |
+    plots, panels, report (rates.csv, figures, report.md)  ->  cli (run, report, list, plan)
+    planning (the seeds or levels that would decide a pilot's undecided groups within a time budget)
 
 Submodules are imported on first use (``ct.targets``, ``ct.solvers``, ...), so that ``import chargen_theory``
 and the CLI start fast and torch is loaded only by the parts that train networks.
@@ -33,7 +38,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "paths", "targets", "solvers", "metrics", "velocity", "testing", "characteristic", "error_ledger", "panels",
     "claims", "rates", "experiments", "sweep", "plots", "report", "config", "cli", "training", "smoothing", "cells",
-    "plugins", "generators", "comparison", "outputs",
+    "plugins", "generators", "comparison", "outputs", "schedules", "labels", "summary", "calibration", "planning",
 )
 _EXPORTS = {"CharacteristicGenerator": "characteristic", "ledger": "error_ledger"}
 

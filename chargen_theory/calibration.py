@@ -1,6 +1,5 @@
 """Calibration of the verdict rules (``rates``) by simulation: synthetic error series from known laws, and the
-measured rates at which each rule calls a contradiction on them (docs/theory.md section 4, "Verdict rules and their
-measured error rates").
+measured rates at which each rule calls a contradiction on them (docs/theory.md 4.8).
 
 A series is one group of a sweep: errors e[l, s] at levels l (n or h) and seeds s,
 
@@ -14,10 +13,10 @@ The noise levels are those measured on the committed tables (``NOISE``: the medi
 standard deviation of log error across seeds, from results/paper/results.csv and results/quick/results.csv; for
 euler_vs_h split into the seed effect and the independent part by a two-way decomposition of log error).
 
-``error_rates`` runs the real rule (``rates.fit_slope`` then ``rates.judge``, or ``rates.bound_verdict`` on a
-lower/upper pair) on every series and returns the share of each verdict; ``contradiction_rate`` sums the shares of
-rates.CONTRADICTIONS. ``coverage`` measures how often a 95% slope interval holds the true slope, for the seed-t
-interval of ``rates`` and, for comparison, the expanded percentile seed bootstrap it replaced.
+``error_rates`` runs the real rule (``rates.judge_series``, or ``rates.judge_bracket`` on a lower/upper pair: the
+code path of ``rates.fit_rates``) on every series and returns the share of each verdict; ``contradiction_rate``
+sums the shares of rates.CONTRADICTIONS. ``coverage`` measures how often a 95% slope interval holds the true
+slope, for the seed-t interval of ``rates`` and, for comparison, the expanded percentile seed bootstrap it replaced.
 """
 from __future__ import annotations
 

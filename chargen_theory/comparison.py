@@ -2,9 +2,11 @@
 
 ``write_comparison(out)`` reads ``out``/results.csv and, when it holds ``chargen_vs_n`` rows of several generators
 or ``generator_budget`` rows, writes ``out``/generators.md (RMS over seeds of each error term per generator and
-level, with NFE and training cost) and figures/panel_generators_*.png (error terms vs n; total error vs training
-steps and vs m), each with the Euler error the one-step methods are compared with (euler_hat_error: the total error
-of the ``euler`` generator, K velocity evaluations per sample). The report links panel_*.png figures.
+level, with NFE and training cost) and figures/panel_generators_*_<config name>.png (error terms vs n; total error
+vs training steps and vs m), each with the Euler error the one-step methods are compared with (euler_hat_error: the
+total error of the ``euler`` generator, K velocity evaluations per sample). The file names end in the config's name,
+as the report's figures do, so two configs written to one folder never share a figure. The report links
+panel_*.png figures.
 """
 from __future__ import annotations
 
@@ -42,12 +44,16 @@ def _markdown(frame) -> str:
     return "\n".join(f"| {row} |" for row in rows)
 
 
-def write_comparison(out) -> list[Path]:
+def write_comparison(out, *, config: str | None = None) -> list[Path]:
     """Write generators.md and the comparison figures for the run in ``out``; returns the paths written (none when
-    the run compares no generators)."""
+    the run compares no generators). ``config``: the config's name, the end of every figure name (None: run.json's
+    config_name, else the folder's name, as the report)."""
     import pandas as pd
 
+    from .plots import file_stem
+
     out = Path(out)
+    stem = file_stem(config if config is not None else _config_name(out))
     table = pd.read_csv(out / "results.csv")
     ok = table[table["status"] == "ok"]
     vs_n = ok[ok["experiment"] == "chargen_vs_n"]
@@ -65,7 +71,7 @@ def write_comparison(out) -> list[Path]:
         summary = _summary(rows, ("n", "m"))
         lines += [f"## {family[0]}, {family[2]}: error vs n (K = {family[5]}, T = {family[6]:g})", "",
                   _markdown(summary), ""]
-        written.append(_figure(summary, "n", TERMS, figures / f"panel_generators_vs_n_{family[0]}_{f}.png",
+        written.append(_figure(summary, "n", TERMS, figures / f"panel_generators_vs_n_{family[0]}_{f}_{stem}.png",
                                f"{family[0]}, {family[2]} velocity, K = {family[5]}"))
     for f, (family, rows) in enumerate(budget.groupby(list(_FAMILY) + ["n"], sort=True)):
         # the budget curve at the m with the most budgets, the m curve at the budget with the most m
@@ -79,11 +85,21 @@ def write_comparison(out) -> list[Path]:
                   _markdown(sizes), ""]
         title = f"{family[0]}, {family[2]} velocity, n = {family[7]}, K = {family[5]}"
         written.append(_figure(steps, "max_steps", ("total_coupling",), figures / f"panel_generators_budget_steps_"
-                               f"{family[0]}_{f}.png", f"{title}, m = {top_m}"))
+                               f"{family[0]}_{f}_{stem}.png", f"{title}, m = {top_m}"))
         written.append(_figure(sizes, "m", ("total_coupling",), figures / f"panel_generators_budget_m_{family[0]}_"
-                               f"{f}.png", f"{title}, max_steps = {top_steps}"))
+                               f"{f}_{stem}.png", f"{title}, max_steps = {top_steps}"))
     (out / "generators.md").write_text("\n".join(lines), encoding="utf-8")
     return [out / "generators.md", *written]
+
+
+def _config_name(out: Path) -> str:
+    """run.json's config_name in ``out``; the folder's name when run.json is absent, unreadable or has none."""
+    try:
+        run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        run = {}
+    name = run.get("config_name") if isinstance(run, dict) else None
+    return name if isinstance(name, str) and name else out.resolve().name
 
 
 def _figure(summary, variable: str, terms, path: Path, title: str) -> Path:

@@ -1,5 +1,6 @@
 """Log-log rate fits with seed-t confidence intervals, and verdicts against the claims whose error rates are
-measured by simulation (docs/theory.md section 4, 4.8 for the rules; ``calibration`` for the measurement).
+measured by simulation (docs/theory.md section 4: 4.5 the interval, 4.6 and 4.7 the rules, 4.8 their measured error
+rates; ``calibration`` for the measurement).
 
 One fit per (experiment, quantity, group). The fits to perform are declared by the experiment kinds
 (``chargen_theory.experiments``: quantity, variable, claim ids) or passed in, e.g. from run.json's "fits". A group
@@ -31,7 +32,7 @@ levels used), local_slopes (between consecutive used levels, coarse to fine, ";"
 gap this design detects with 80% power, ``detectable_gap``), seeds_needed (seeds that would bring it to 0.1, NaN
 when decided, ``seeds_needed``) and note (why not decided, or the unmet hypotheses).
 
-Verdicts (VERDICTS; rules in ``verdict``, ``bound_verdict`` and docs/theory.md 4.8): supporting (SUPPORTING)
+Verdicts (VERDICTS; rules in ``verdict``, ``bound_verdict`` and docs/theory.md 4.6-4.7): supporting (SUPPORTING)
 "consistent" and "faster than bound" (an upper bound not sharp here); contradicting (CONTRADICTIONS) "slower",
 "faster" (an exact rate) and "refuted" (a bracket); neither: "pre-asymptotic" (the window excludes the claim but
 the local slopes over the finest levels move toward it), "underpowered" (too few seeds or levels to confirm; a
@@ -135,18 +136,16 @@ class SlopeFit:
         return float(np.log(window.max() / window.min())) if len(window) >= 2 else 0.0
 
 
-def fit_slope(levels, values_by_seed, *, variable: str, rng: np.random.Generator | None = None, floors_by_seed=None,
-              drop_first: int = 0, floor_factor: float = 3.0, n_boot=None) -> SlopeFit:
+def fit_slope(levels, values_by_seed, *, variable: str, floors_by_seed=None, drop_first: int = 0,
+              floor_factor: float = 3.0) -> SlopeFit:
     """Fit log(RMS over seeds) against log(level) with a seed-t 95% CI and its finest-levels (tail) counterpart.
 
     levels: (L,) distinct positive values of n or h. values_by_seed: (L, S) errors >= 0, column s = seed s at every
     level, NaN where missing. floors_by_seed: (L, S) or None, the estimation floor in the same units. variable:
-    "n" or "h" (sets which end is coarse for ``drop_first`` and the tail). rng, n_boot: accepted for callers of the
-    former seed bootstrap; unused (the interval is seed-t, measured in ``calibration``).
+    "n" or "h" (sets which end is coarse for ``drop_first`` and the tail). The fit is deterministic (no random
+    draws): the interval is seed-t, its coverage measured in ``calibration``.
     """
     _validate.choice("variable", variable, cells.COMPANIONS)
-    if rng is not None:
-        _validate.generator("rng", rng)
     levels = _validate.finite_array("levels", levels, ndim=1)
     if np.any(levels <= 0) or len(np.unique(levels)) != len(levels):
         raise ValueError("levels: must be distinct and > 0")
@@ -156,8 +155,6 @@ def fit_slope(levels, values_by_seed, *, variable: str, rng: np.random.Generator
     if not (isinstance(drop_first, (int, np.integer)) and drop_first >= 0):
         raise ValueError(f"drop_first: must be an integer >= 0, got {drop_first!r}")
     floor_factor = _validate.positive_float("floor_factor", floor_factor)
-    if n_boot is not None:
-        _validate.positive_int("n_boot", n_boot)
 
     order = np.argsort(levels)
     levels, values, floors = levels[order], values[order], floors[order]
@@ -368,8 +365,8 @@ def verdict(fit: SlopeFit, claimed_slope: float, *, variable: str, kind: str = "
             max_ci_width_rel: float = 1.0, tolerance: float = 0.0, constant_drift: float = CONSTANT_DRIFT,
             relative_to: float | None = None) -> tuple[str, str]:
     """(verdict, reason) of ``fit`` against ``claimed_slope`` for a claim of ``kind`` ("rate" | "upper bound");
-    the reason is empty for a decided verdict. Rules (docs/theory.md, "Verdict rules and their measured error
-    rates"), with the allowance d = ``slope_allowance(fit, tolerance, constant_drift)``:
+    the reason is empty for a decided verdict. Rules (docs/theory.md 4.6), with the allowance
+    d = ``slope_allowance(fit, tolerance, constant_drift)``:
 
     - "inconclusive": < 3 used levels, < 2 seeds, no CI, or a CI wider than ``max_ci_width_rel`` x |claim|
       (|``relative_to``| when given: the claimed slope with its log factor when ``fit`` is of detrended data);
@@ -565,18 +562,18 @@ def _bound_fit_problem(fit) -> str:
     return "no fit" if fit is None else _usable(fit)
 
 
-def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), seed: int = 0, n_boot=None,
-              drop_first: int = 0, floor_factor: float = 3.0, max_ci_width_rel: float = 1.0) -> pd.DataFrame:
+def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), drop_first: int = 0, floor_factor: float = 3.0,
+              max_ci_width_rel: float = 1.0) -> pd.DataFrame:
     """Fit every declared (experiment, quantity, group) of a results table and judge it against each claim.
 
     table: the long results table (results.csv contract). fits: the fits to perform, mappings with keys
     experiment, quantity, variable ("n" | "h"), claims (claim ids) and optionally ``with`` (columns that vary
     together with the variable, e.g. ["m"] when m is zipped with n) -- run.json's "fits" entries plus ``with``;
     entries for the same (experiment, quantity, variable) are merged. None: the fits that the registered experiment
-    kinds of the table declare. extra_claims: Claims that are not registered (a config's user claims). seed, n_boot:
-    accepted for callers of the former seed bootstrap, unused (the intervals are seed-t). A claim is skipped for a
-    group outside its dimension range, unless it applies to no group of the fit: then every group gets an "out of
-    scope" row whose note names the claim's dimension range. A group that breaks another of its hypotheses is
+    kinds of the table declare. extra_claims: Claims that are not registered (a config's user claims). The result
+    depends on the table alone (seed-t intervals, no random draws). A claim is skipped for a group outside its
+    dimension range, unless it applies to no group of the fit: then every group gets an "out of scope" row whose
+    note names the claim's dimension range. A group that breaks another of its hypotheses is
     fitted and judged "out of scope" (``claims.scope``); one whose used levels hit a size cap (``capped``) is
     "inconclusive". Returns one row per (group, claim) with the columns of rates.csv (``figure`` empty).
     """

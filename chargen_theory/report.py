@@ -2,10 +2,9 @@
 
 Everything is computed from those two files alone: the fits and their claims from run.json's "fits" (the
 experiment kinds' declarations when absent), the user claims from its config's ``claim`` entries, the keys that
-vary together with n or h from the config's ``zip`` lists, the bootstrap seed from ``root_seed``. Both files are
-checked first (one ValueError naming the file and the problem; a results.csv whose SHA-256 differs from run.json's
-``results_sha256`` belongs to another run and is refused); the outputs are written atomically
-(chargen_theory.outputs) while the folder is locked.
+vary together with n or h from the config's ``zip`` lists. Both files are checked first (one ValueError naming
+the file and the problem; a results.csv whose SHA-256 differs from run.json's ``results_sha256`` belongs to another
+run and is refused); the outputs are written atomically (chargen_theory.outputs) while the folder is locked.
 """
 from __future__ import annotations
 
@@ -26,8 +25,7 @@ _MAX_MESSAGES = 15
 _STAMP = re.compile(r"(^|_)(start|started|end|ended|finish|finished)(_|$)")
 
 
-def write_report(out_dir, *, drop_first: int = 0, n_boot: int = 2000, floor_factor: float = 3.0,
-                 max_ci_width_rel: float = 1.0) -> Path:
+def write_report(out_dir, *, drop_first: int = 0, floor_factor: float = 3.0, max_ci_width_rel: float = 1.0) -> Path:
     """Fit the rates of ``out_dir``/results.csv, draw the figures and write ``out_dir``/report.md; returns its path.
 
     Writes rates.csv (one row per fit and claim, with the group's short ``label``; the options are those of
@@ -41,20 +39,18 @@ def write_report(out_dir, *, drop_first: int = 0, n_boot: int = 2000, floor_fact
     out = Path(out_dir)
     table, run = read_run(out)
     with outputs.locked(out):
-        return _write(out, table, run, drop_first, n_boot, floor_factor, max_ci_width_rel)
+        return _write(out, table, run, drop_first, floor_factor, max_ci_width_rel)
 
 
 MANIFEST = "report_figures.json"  # under figures/: the figures the last report wrote (the only ones it may delete)
 
 
-def _write(out: Path, table: pd.DataFrame, run: dict, drop_first, n_boot, floor_factor, max_ci_width_rel) -> Path:
+def _write(out: Path, table: pd.DataFrame, run: dict, drop_first, floor_factor, max_ci_width_rel) -> Path:
     config = run.get("config") or {}
     extra_claims = [_claims.from_dict(spec) for spec in config.get("claim", [])]
-    options = {"drop_first": drop_first, "n_boot": n_boot, "floor_factor": floor_factor,
-               "max_ci_width_rel": max_ci_width_rel}
+    options = {"drop_first": drop_first, "floor_factor": floor_factor, "max_ci_width_rel": max_ci_width_rel}
     declared = _declared_fits(run)
-    fits = _rates.fit_rates(table, declared, extra_claims=extra_claims,
-                            seed=int(run.get("root_seed") or 0), **options)
+    fits = _rates.fit_rates(table, declared, extra_claims=extra_claims, **options)
     legend = _labels.group_labels(fits)
     keys = _labels.group_keys(fits)
     fits.insert(fits.columns.get_loc("group") + 1, "label", keys.map(dict(zip(legend["key"], legend["label"]))))
@@ -651,15 +647,21 @@ def _findings_section(fits: pd.DataFrame, claim_by_id: dict, options: dict, unma
               "(E err^2)^(1/2)); log RMS is regressed on log n or log h by least squares. Levels whose RMS is "
               f"within {options['floor_factor']:g}x the RMS of the quantity's estimation floor are dropped "
               f"(n_dropped_floor in rates.csv), as are the first {options['drop_first']} level(s) from the coarse "
-              "end. The slope's 95% CI over seeds is the interval every verdict uses (rates.csv's ci_method; the "
-              "figures shade it as a fan). The claimed slope compared is the exponent plus the slope the claim's "
-              "log factor has over the window. Only *faster*, *slower* and *refuted* contradict a claim; "
-              "*pre-asymptotic*, *underpowered* and *inconclusive* decide nothing; *faster than bound* supports an "
-              "upper bound that is not sharp here. A slope measured over a finite range can differ from the "
-              "asymptotic one (lower-order terms). W2 to the target is judged from a certified lower and upper "
-              "bound (quantity w2_target): *refuted* when the lower bound's slope CI lies wholly on the slower side "
-              "of the claim, *consistent* when the upper bound's slope CI reaches it. The rules in full: "
-              "docs/theory.md and chargen_theory/rates.py.", ""]
+              "end. The slope's 95% CI is the seed-t interval, slope -+ t_{0.975,S-1} sd(per-seed slopes) / "
+              "sqrt(S), which every verdict uses (rates.csv's ci_method; `ols` with one seed; the figures shade it "
+              "as a fan). The claimed slope compared is the exponent plus the slope the claim's "
+              "log factor has over the window (a log power the source does not state is judged across its range, "
+              "and decided only where every power agrees). A gap counts only beyond the allowance the claim's "
+              f"constants leave (a drift by a factor {_rates.CONSTANT_DRIFT:g} across the window). Only *faster*, "
+              "*slower* and *refuted* contradict a claim, and only with at least "
+              f"{_rates.MIN_SEEDS_CONTRADICTION} seeds, when the finest levels exclude the claim too and the local "
+              "slopes do not move toward it; *pre-asymptotic* (they do), *underpowered* (too few seeds or levels "
+              "to confirm) and *inconclusive* decide nothing; *faster than bound* supports an upper bound that is "
+              "not sharp here. W2 to the target is judged from a certified lower and upper bound (quantity "
+              "w2_target): *refuted* when the lower bound's slope CI lies wholly on the slower side of the claim "
+              "under the same conditions, *consistent* when the upper bound's slope CI reaches it. The rules in "
+              "full, with their error rates measured by simulation: docs/theory.md 4.5-4.8 and "
+              "chargen_theory/rates.py.", ""]
     return lines
 
 

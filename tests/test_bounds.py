@@ -447,7 +447,7 @@ def series(levels, slope, rng, scale=1.0, noise=0.05, seeds=10):  # 10: rates.MI
 
 
 def fit(levels, values, variable, floors=None):
-    return rates.fit_slope(levels, values, variable=variable, rng=np.random.default_rng(0), floors_by_seed=floors)
+    return rates.fit_slope(levels, values, variable=variable, floors_by_seed=floors)
 
 
 def test_bound_verdict_consistent_when_the_upper_bound_decays_as_claimed():

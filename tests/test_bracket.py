@@ -147,7 +147,7 @@ def bracket_table(lower_slope, upper_slope, rng, floor=None, estimator="mlp", T=
 ])
 def test_fit_rates_judges_the_bracket(lower_slope, upper_slope, expected, note):
     out = rates.fit_rates(bracket_table(lower_slope, upper_slope, np.random.default_rng(3)), [FIT],
-                          extra_claims=[CLAIM], n_boot=400)
+                          extra_claims=[CLAIM])
     assert len(out) == 1
     row = out.iloc[0]
     assert row["verdict"] == expected and note in row["note"]
@@ -164,7 +164,7 @@ def test_an_exact_rate_is_also_refuted_by_an_upper_bound_decaying_faster():
     exact = ct.claims.from_dict({"id": "bracket_rate", "quantity": "w2_target", "variable": "n", "exponent": -0.5,
                                  "kind": "rate", "bounds": "w2_target"})
     table = bracket_table(-0.9, -0.8, np.random.default_rng(12))
-    upper_bound, rate = (rates.fit_rates(table, [FIT | {"claims": [c.id]}], extra_claims=[c], n_boot=400).iloc[0]
+    upper_bound, rate = (rates.fit_rates(table, [FIT | {"claims": [c.id]}], extra_claims=[c]).iloc[0]
                          for c in (CLAIM, exact))
     assert upper_bound["verdict"] == "consistent"
     assert rate["verdict"] == "refuted" and "faster than the claimed exact rate" in rate["note"]
@@ -178,7 +178,7 @@ def test_an_upper_bound_wholly_faster_than_a_flat_claim_is_consistent_at_any_wid
     table = bracket_table(-0.5, -0.4, np.random.default_rng(13))
     rng = np.random.default_rng(14)
     table["w2_target_upper"] *= np.exp(0.3 * rng.standard_normal(len(table)))     # a wide upper-bound CI
-    row = rates.fit_rates(table, [FIT | {"claims": ["flat"]}], extra_claims=[flat], n_boot=400).iloc[0]
+    row = rates.fit_rates(table, [FIT | {"claims": ["flat"]}], extra_claims=[flat]).iloc[0]
     assert row["upper_ci_high"] - row["upper_ci_low"] > 0.05 and row["upper_ci_high"] < -0.05
     assert row["verdict"] == "consistent"
 
@@ -186,11 +186,10 @@ def test_an_upper_bound_wholly_faster_than_a_flat_claim_is_consistent_at_any_wid
 def test_a_lower_bound_flattening_at_its_floor_does_not_refute():
     # 2 n^-0.7 sinks below 0.05 from n = 250 on: the last levels read the floor, which decays at 0
     table = bracket_table(-0.7, -0.5, np.random.default_rng(4), floor=0.05)
-    out = rates.fit_rates(table, [FIT], extra_claims=[CLAIM], n_boot=400).iloc[0]
+    out = rates.fit_rates(table, [FIT], extra_claims=[CLAIM]).iloc[0]
     assert out["verdict"] == "consistent" and out["n_dropped_floor"] >= 2
     # the same values without their floor column: the flat tail is fitted and refutes the claim
-    unfloored = rates.fit_rates(table.drop(columns="w2_target_lower_floor"), [FIT], extra_claims=[CLAIM],
-                                n_boot=400).iloc[0]
+    unfloored = rates.fit_rates(table.drop(columns="w2_target_lower_floor"), [FIT], extra_claims=[CLAIM]).iloc[0]
     assert unfloored["verdict"] == "refuted" and unfloored["lower_slope"] > -0.5
 
 
@@ -199,7 +198,7 @@ def test_registered_end_to_end_claims_are_judged_on_the_bracket_in_scope_only():
     table = pd.concat([bracket_table(-0.6, -0.3, np.random.default_rng(5)),
                        bracket_table(-0.6, -0.3, np.random.default_rng(6), estimator="kde"),
                        bracket_table(-0.6, -0.3, np.random.default_rng(7), T=0.9)])
-    out = rates.fit_rates(table, [fit], n_boot=400).set_index(["estimator", "T", "claim_id"])
+    out = rates.fit_rates(table, [fit]).set_index(["estimator", "T", "claim_id"])
     # claimed -1/(d+3) with its log n factor over n in [250, 4000]: about -0.05; the upper bound's CI reaches it
     in_scope = out.loc[("mlp", SCHEDULE, "chargen_end_to_end")]
     assert in_scope["verdict"] == "consistent" and -0.1 < in_scope["claimed_slope_with_log"] < 0
@@ -222,7 +221,7 @@ def test_report_counts_and_draws_the_bracket(tmp_path):
                                                                  "variable": "n", "exponent": -0.5,
                                                                  "bounds": "w2_target"}]}}
     (tmp_path / "run.json").write_text(json.dumps(run))
-    text = ct.report.write_report(tmp_path, n_boot=200).read_text()
+    text = ct.report.write_report(tmp_path).read_text()
     fits = pd.read_csv(tmp_path / "rates.csv")
     assert sorted(fits["verdict"]) == ["consistent", "refuted"]
     assert ("In scope (2): 1 consistent, 0 faster than bound, 0 faster, 0 slower, 0 pre-asymptotic, 0 underpowered, "

@@ -150,4 +150,14 @@ def test_write_comparison_tables_and_figures(tmp_path):
     written = ct.comparison.write_comparison(tmp_path)
     text = (tmp_path / "generators.md").read_text()
     assert "| consistency | 100 | 50 | 0.5 | 0.1 | 0.3536 | 0.3536 | 0.05 |" in text
-    assert len([p for p in written if p.suffix == ".png" and p.is_file()]) == 3
+    figures = [p for p in written if p.suffix == ".png" and p.is_file()]
+    assert len(figures) == 3
+    # figure names end in the config's name (no run.json: the folder's), so two configs never share one
+    assert all(p.name.startswith("panel_generators_") and p.name.endswith(f"_{tmp_path.name}.png") for p in figures)
+    (tmp_path / "run.json").write_text('{"config_name": "my gens"}')
+    named = [p.name for p in ct.comparison.write_comparison(tmp_path) if p.suffix == ".png"]
+    assert len(named) == 3 and all(name.endswith("_my_gens.png") for name in named)
+    assert {p.name.replace(f"_{tmp_path.name}.png", "") for p in figures} == {n.replace("_my_gens.png", "")
+                                                                               for n in named}
+    chosen = ct.comparison.write_comparison(tmp_path, config="paper")
+    assert sum(p.name.endswith("_paper.png") for p in chosen) == 3

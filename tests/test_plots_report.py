@@ -104,7 +104,7 @@ def report_dir(tmp_path_factory):
     table = synthetic_run(out, np.random.default_rng(0))
     (out / "figures").mkdir()
     (out / "figures" / "panel_samples.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # a panel made elsewhere
-    path = ct.report.write_report(out, n_boot=400)
+    path = ct.report.write_report(out)
     return out, path, table
 
 
@@ -205,7 +205,7 @@ def test_without_declared_fits_the_kinds_declarations_are_used(tmp_path):
     run = json.loads((tmp_path / "run.json").read_text())
     del run["fits"], run["config"]
     (tmp_path / "run.json").write_text(json.dumps(run))
-    ct.report.write_report(tmp_path, n_boot=100)
+    ct.report.write_report(tmp_path)
     fits = pd.read_csv(tmp_path / "rates.csv")
     w2 = fits[fits["experiment"] == "w2_floor"]
     judged = w2[w2["verdict"] != "out of scope"]
@@ -265,7 +265,7 @@ def test_a_selected_claim_without_rows_is_listed(tmp_path, monkeypatch):
     is reported with why, in the summary and in the findings."""
     synthetic_run(tmp_path, np.random.default_rng(6))
     _hand_built(monkeypatch, lambda fits: fits[fits["claim_id"] != "empirical_w2_4d"])
-    text = ct.report.write_report(tmp_path, n_boot=50).read_text()
+    text = ct.report.write_report(tmp_path).read_text()
     row = next(line for line in _section(text, "## Per-claim summary").splitlines()
                if line.startswith("| empirical_w2_4d "))
     assert "**not judged here**" in row
@@ -347,7 +347,7 @@ def test_report_with_new_verdicts_and_columns(tmp_path, monkeypatch):
         return fits
 
     _hand_built(monkeypatch, change)
-    text = ct.report.write_report(tmp_path, n_boot=100).read_text()
+    text = ct.report.write_report(tmp_path).read_text()
     summary = _section(text, "## Per-claim summary")
     row = next(line for line in summary.splitlines() if line.startswith("| empirical_w2_1d_gaussian "))
     assert "**undecidable**" in row and "detectable gap 0.123" in row            # underpowered only: no verdict
@@ -368,7 +368,7 @@ def test_capped_groups_are_listed(tmp_path):
     velocity = (table["experiment"] == "velocity_vs_n") & (table["n"] >= 2000)
     table.loc[velocity, "capped"] = "max_pairs 2000 < 8 pairs x n"
     table.to_csv(tmp_path / "results.csv", index=False)
-    text = ct.report.write_report(tmp_path, n_boot=100).read_text()
+    text = ct.report.write_report(tmp_path).read_text()
     capped = _section(text, "## Capped and underpowered groups")
     assert re.search(r"- G\d+ \(velocity_vs_n, 8gaussians\): at n = 2000, 4000: max_pairs 2000 < 8 pairs x n",
                      capped)
@@ -382,7 +382,7 @@ def test_the_report_deletes_only_figures_it_wrote(tmp_path):
                                          "notes.txt")]
     for path in users:
         path.write_bytes(b"the user's own file")
-    ct.report.write_report(tmp_path, n_boot=50)
+    ct.report.write_report(tmp_path)
     ours = json.loads((figures / ct.report.MANIFEST).read_text())
     assert ours and all((figures / name).is_file() for name in ours)
     # a later report that draws fewer figures removes its own stale ones, never the user's
@@ -392,7 +392,7 @@ def test_the_report_deletes_only_figures_it_wrote(tmp_path):
     run = json.loads((tmp_path / "run.json").read_text())
     run["fits"] = [f for f in run["fits"] if f["experiment"] != "intrinsic_dim"]
     (tmp_path / "run.json").write_text(json.dumps(run))
-    ct.report.write_report(tmp_path, n_boot=50)
+    ct.report.write_report(tmp_path)
     assert all(p.read_bytes() == b"the user's own file" for p in users)
     assert not (figures / "rate_w2_floor_old_G99_synthetic.png").exists()
     assert not list(figures.glob("*intrinsic_dim*"))            # its own figures, no longer drawn, are gone
@@ -416,7 +416,7 @@ def test_figure_names_are_unique_per_group_and_config(report_dir, tmp_path):
     run = json.loads((other / "run.json").read_text())
     run["config_name"] = "paper"
     (other / "run.json").write_text(json.dumps(run))
-    ct.report.write_report(other, n_boot=50)
+    ct.report.write_report(other)
     assert not names & set(pd.read_csv(other / "rates.csv")["figure"])
 
 

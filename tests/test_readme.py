@@ -67,6 +67,7 @@ def test_readme_plugin_example_runs_the_same_with_jobs_1_loky_and_dask(tmp_path)
     assert set(serial["estimator"]) == {"shrunk_kde", "kde"}
     for table in tables.values():
         pd.testing.assert_frame_equal(serial, table)
-    figure = re.search(r"draws\s+`results/my/(figures/[\w.]+\.png)`", README.read_text()).group(1)
+    figure = re.search(r"draws\s+`results/my/(figures/[\w.-]+\.png)`", README.read_text()).group(1)
     assert (tmp_path / "--jobs_1" / figure).is_file()
+    assert figure.endswith("_my.png")  # figure names end in the config's name (my.toml)
     assert (README.parent / re.search(r"\]\((results/example/rate_\w+\.png)\)", README.read_text()).group(1)).is_file()

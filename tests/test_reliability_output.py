@@ -31,7 +31,7 @@ def finished(tmp_path_factory):
     """A finished tiny run with its report, to copy: (folder, its results table)."""
     out = tmp_path_factory.mktemp("finished") / "run"
     table = ct.sweep.run(TINY, out)
-    ct.report.write_report(out, n_boot=50)
+    ct.report.write_report(out)
     return out, table
 
 
@@ -59,7 +59,7 @@ def test_report_replaces_links_to_outside_files_instead_of_writing_through_them(
                          (figure, victims["figure"])):
         link.unlink()
         link.symlink_to(victim)
-    ct.report.write_report(run_dir, n_boot=50)
+    ct.report.write_report(run_dir)
     assert all(v.read_text() == "the user's own file\n" for v in victims.values())
     for path in (run_dir / "report.md", run_dir / "rates.csv", figure):
         assert not path.is_symlink() and path.stat().st_size > 0
@@ -72,7 +72,7 @@ def test_a_subfolder_linked_outside_the_output_folder_is_refused(run_dir, tmp_pa
     shutil.rmtree(run_dir / name)
     (run_dir / name).symlink_to(outside)
     with pytest.raises(ValueError, match=f"{name}' is a link to .*outside the output folder"):
-        ct.sweep.run(TINY, run_dir, force=True) if name == "cache" else ct.report.write_report(run_dir, n_boot=50)
+        ct.sweep.run(TINY, run_dir, force=True) if name == "cache" else ct.report.write_report(run_dir)
     assert list(outside.iterdir()) == []
 
 
@@ -125,7 +125,7 @@ def test_a_report_that_fails_half_way_keeps_the_previous_report_and_figures(run_
 
     monkeypatch.setattr(outputs.os, "replace", disk_full_at_the_report)
     with pytest.raises(ValueError, match="No space left on device"):
-        ct.report.write_report(run_dir, n_boot=50)
+        ct.report.write_report(run_dir)
     assert (run_dir / "report.md").read_bytes() == before["report.md"]
     assert all((run_dir / "figures" / name).stat().st_size > 0 for name in before if name.endswith(".png"))
     assert not [p for p in run_dir.rglob(outputs.TEMP_PREFIX + "*")]
@@ -452,7 +452,7 @@ def test_a_read_only_subfolder_gives_one_error(run_dir, name):
     (run_dir / name).chmod(0o500)
     try:
         with pytest.raises(ValueError, match="not writable"):
-            ct.sweep.run(TINY, run_dir) if name == "cache" else ct.report.write_report(run_dir, n_boot=50)
+            ct.sweep.run(TINY, run_dir) if name == "cache" else ct.report.write_report(run_dir)
     finally:
         (run_dir / name).chmod(0o700)
 
@@ -507,7 +507,7 @@ def test_every_file_of_a_run_honours_the_umask(tmp_path, umask, mode):
     try:
         out = tmp_path / "run"
         ct.sweep.run(TINY, out)
-        ct.report.write_report(out, n_boot=50)
+        ct.report.write_report(out)
     finally:
         os.umask(old)
     files = [p for p in out.rglob("*") if p.is_file()]
