@@ -130,7 +130,8 @@ def read_run(out) -> tuple[pd.DataFrame, dict]:
 
 def _check_fit_columns(table: pd.DataFrame, run: dict) -> None:
     """ValueError naming the column when a fit of the run (run.json's "fits", else the kinds' own) lacks its
-    variable or quantity column (or both bounds of a bracket) in a table that has rows of its experiment."""
+    variable column, or when an experiment with rows in the table has none of its fits' quantity columns (nor both
+    bounds of a bracket): its rates would silently be empty."""
     from . import experiments
 
     fits = run.get("fits")
@@ -139,17 +140,21 @@ def _check_fit_columns(table: pd.DataFrame, run: dict) -> None:
                 for kind in sorted(set(table["experiment"].dropna().astype(str))) if kind in experiments.names()
                 for fit in experiments.get(kind).fits]
     present = set(table["experiment"].dropna().astype(str))
+    measured: dict[str, list[str]] = {}
     for fit in fits:
         if fit["experiment"] not in present:
             continue
         quantity, variable = fit["quantity"], fit["variable"]
-        bracket = {f"{quantity}_lower", f"{quantity}_upper"} <= set(table.columns)
-        missing = variable if variable not in table.columns else None
-        if missing is None and quantity not in table.columns and not bracket:
-            missing = quantity
-        if missing is not None:
-            raise ValueError(f"results.csv: column {missing!r} is missing; the {fit['experiment']} fit of {quantity} "
+        if variable not in table.columns:
+            raise ValueError(f"results.csv: column {variable!r} is missing; the {fit['experiment']} fit of {quantity} "
                              f"vs {variable} needs it (see the results.csv contract)")
+        found = quantity in table.columns or {f"{quantity}_lower", f"{quantity}_upper"} <= set(table.columns)
+        measured.setdefault(fit["experiment"], []).append("" if found else quantity)
+    for experiment, quantities in measured.items():
+        if all(quantities):
+            raise ValueError(f"results.csv: column {quantities[0]!r} is missing; the {experiment} fit of "
+                             f"{quantities[0]} needs it, and no fit of {experiment} has its column (see the "
+                             f"results.csv contract)")
 
 
 def _numbers_or_schedules(column: str, values: pd.Series) -> bool:
