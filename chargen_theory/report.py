@@ -163,8 +163,9 @@ def read_run(out) -> tuple[pd.DataFrame, dict]:
 
 def _check_fit_columns(table: pd.DataFrame, run: dict) -> None:
     """ValueError naming the column when a fit of the run (run.json's "fits", else the kinds' own) lacks its
-    variable column, or when an experiment with rows in the table has none of its fitted quantities (a quantity
-    measured only on some targets, such as euler_w2 on Gaussians, may be absent as long as another one is there)."""
+    variable column, or when an experiment with rows in the table has none of its fits' quantity columns (nor both
+    bounds of a bracket): its rates would silently be empty. A quantity measured only on some targets (euler_w2 on
+    Gaussians) may be absent while another fit of the experiment has its column."""
     from . import experiments
 
     fits = run.get("fits")
@@ -173,24 +174,21 @@ def _check_fit_columns(table: pd.DataFrame, run: dict) -> None:
                 for kind in sorted(set(table["experiment"].dropna().astype(str))) if kind in experiments.names()
                 for fit in experiments.get(kind).fits]
     present = set(table["experiment"].dropna().astype(str))
-    absent: dict[str, list[tuple[str, str]]] = {}
-    found: set[str] = set()
+    measured: dict[str, list[str]] = {}
     for fit in fits:
         if fit["experiment"] not in present:
             continue
         quantity, variable = fit["quantity"], fit["variable"]
         if variable not in table.columns:
-            raise ValueError(f"results.csv: column {variable!r} is missing; the {fit['experiment']} fit of "
-                             f"{quantity} vs {variable} needs it (see the results.csv contract)")
-        if quantity in table.columns or {f"{quantity}_lower", f"{quantity}_upper"} <= set(table.columns):
-            found.add(fit["experiment"])
-        else:
-            absent.setdefault(fit["experiment"], []).append((quantity, variable))
-    for experiment, missing in absent.items():
-        if experiment not in found:
-            quantity, variable = missing[0]
-            raise ValueError(f"results.csv: column {quantity!r} is missing; the {experiment} fit of {quantity} "
+            raise ValueError(f"results.csv: column {variable!r} is missing; the {fit['experiment']} fit of {quantity} "
                              f"vs {variable} needs it (see the results.csv contract)")
+        found = quantity in table.columns or {f"{quantity}_lower", f"{quantity}_upper"} <= set(table.columns)
+        measured.setdefault(fit["experiment"], []).append("" if found else quantity)
+    for experiment, quantities in measured.items():
+        if all(quantities):
+            raise ValueError(f"results.csv: column {quantities[0]!r} is missing; the {experiment} fit of "
+                             f"{quantities[0]} needs it, and no fit of {experiment} has its column (see the "
+                             f"results.csv contract)")
 
 
 def _numbers_or_schedules(column: str, values: pd.Series) -> bool:

@@ -293,7 +293,7 @@ def _set_inf(table):
 
 @pytest.mark.parametrize("edit, fragment", [
     (_set_inf, "results.csv: column 'w2' holds inf in row"),
-    (lambda t: t.drop(columns=["w2"]), "results.csv: column 'w2' is missing; the w2_floor fit of w2 vs n needs it"),
+    (lambda t: t.drop(columns=["w2"]), "results.csv: column 'w2' is missing; the w2_floor fit of w2 needs it"),
     (lambda t: t.drop(columns=["h"]), "results.csv: column 'h' is missing; the euler_vs_h fit"),
 ])
 def test_a_forged_or_cut_table_is_refused_by_the_report(run_dir, capsys, edit, fragment):
