@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import cells, claims as _claims, labels as _labels, outputs, plots, rates as _rates, summary as _summary
+from . import cells, claims as _claims, labels as _labels, outputs, plots, rates as _rates, summary as _summary, training
 
 _MAX_MESSAGES = 15
 _STAMP = re.compile(r"(^|_)(start|started|end|ended|finish|finished)(_|$)")
@@ -273,6 +273,8 @@ def _run_section(run: dict, table: pd.DataFrame) -> list[str]:
         lines.append(f"| wall time (end - start) | {wall:.1f} s |")
     if "seconds" in table.columns:
         lines.append(f"| sum of cell times | {pd.to_numeric(table['seconds'], errors='coerce').sum():.1f} s |")
+    lines.append(f"| network rows | trained in {training.DTYPE}: the same seed reproduces them to a relative "
+                 f"{training.REPRODUCIBLE_RTOL:g} on any x86 CPU and thread count (training.REPRODUCIBLE_RTOL) |")
     if not run:
         lines.append("| run.json | missing |")
     if "config" in run:

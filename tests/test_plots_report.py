@@ -176,6 +176,7 @@ def test_report_text(report_dir):
         assert section in text
     assert "1234" in text and "chargen-theory run quick" in text and "a user's guess" in text
     assert "150.0 s" in text                                         # wall time from started / finished
+    assert f"reproduces them to a relative {ct.training.REPRODUCIBLE_RTOL:g}" in text  # the stated tolerance
     assert "velocity blew up at t=0.99" in text and "traceback" not in text  # first line of the message only
     assert "MemoryError: emd n=4000 \\| cap" in text                # a '|' cannot break the table
     assert "[panel_samples.png](figures/panel_samples.png)" in text
