@@ -29,7 +29,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, NullFormatter, NullLocator
 
-from . import labels as _labels
+from . import cells, labels as _labels
 from .outputs import write_atomic
 from .rates import describe_group, format_value, group_columns, level_arrays, rms_over_seeds
 
@@ -108,14 +108,43 @@ def rate_figures(results: pd.DataFrame, rates: pd.DataFrame, figures_dir, *, con
             groups["slope"].iloc[i] if np.isfinite(groups["slope"].iloc[i]) else math.inf, groups["label"].iloc[i]))
         groups = groups.iloc[order]
         rows = results[results["experiment"] == experiment]
-        for start in range(0, len(groups), GROUPS_PER_FIGURE):
-            page = groups.iloc[start:start + GROUPS_PER_FIGURE]
+        for page in _pages(groups):
             name = (f"{file_stem(f'rate_{experiment}_{quantity}_vs_{variable}')}_"
                     f"{_label_span(list(page['label']))}_{file_stem(config)}.png")
             _draw_rate_figure(rows, fits[fits["label"].isin(page["label"])], page, quantity, variable,
                               figures_dir / name, laws or {})
             written.update({_key(r): name for _, r in page.iterrows()})
     return written
+
+
+_ESTIMATOR_COLUMNS = ("estimator", "estimator_params")
+
+
+def _pages(groups: pd.DataFrame) -> list[pd.DataFrame]:
+    """``groups`` (one row each, in drawing order) cut into pages of at most GROUPS_PER_FIGURE, keeping together the
+    groups that differ only in their estimator (a network and its controls on the same cells), in order of first
+    appearance."""
+    columns = [c for c in cells.COLUMNS if c in groups.columns and c not in _ESTIMATOR_COLUMNS]
+    sets: dict[tuple, list[int]] = {}
+    for i in range(len(groups)):
+        key = tuple("" if _labels_empty(groups[c].iloc[i]) else str(groups[c].iloc[i]) for c in columns)
+        sets.setdefault(key, []).append(i)
+    pages, current = [], []
+    for members in sets.values():
+        if len(current) + len(members) > GROUPS_PER_FIGURE and current:
+            pages.append(current)
+            current = []
+        while len(members) > GROUPS_PER_FIGURE:
+            pages.append(members[:GROUPS_PER_FIGURE])
+            members = members[GROUPS_PER_FIGURE:]
+        current = current + members
+    if current:
+        pages.append(current)
+    return [groups.iloc[page] for page in pages]
+
+
+def _labels_empty(value) -> bool:
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 
 def _draw_rate_figure(rows, fits, page, quantity, variable, path, laws):

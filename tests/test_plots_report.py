@@ -454,3 +454,19 @@ def test_level_ticks_never_crowd():
     ticks = ct.plots._ticks(levels)
     gaps = np.diff(np.log(ticks))
     assert len(ticks) <= 6 and ticks[-1] == levels[-1] and gaps.min() >= np.log(levels[-1] / levels[0]) / 6 * 0.99
+
+
+def test_a_network_and_its_controls_share_a_figure_page():
+    # groups that differ only in their estimator (the network and the oracle / KDE controls on the same cells) are
+    # never split across pages; unrelated single groups still fill pages of plots.GROUPS_PER_FIGURE
+    from chargen_theory import plots
+
+    def group(target, estimator, D):
+        return {"experiment": "chargen_vs_n", "target": target, "estimator": estimator, "D": D, "label": f"{estimator}{D}"}
+
+    cells3 = [group("sphere", e, D) for D in (4, 8) for e in ("mlp", "oracle", "kde")]
+    pages = plots._pages(pd.DataFrame(cells3))
+    assert [sorted(p["estimator"]) for p in pages] == [["kde", "mlp", "oracle"]] * 2
+    assert [set(p["D"]) for p in pages] == [{4}, {8}]
+    singles = pd.DataFrame([group("gaussian", "oracle", D) for D in range(1, 7)])
+    assert [len(p) for p in plots._pages(singles)] == [plots.GROUPS_PER_FIGURE, 6 - plots.GROUPS_PER_FIGURE]
