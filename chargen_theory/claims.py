@@ -486,6 +486,8 @@ _PAPER_READ = ("arXiv abstracts of v1 and v5 and the opening of the v5 HTML read
                "intrinsic dimension under a manifold assumption; no exponent and no estimator class appear there")
 _PAPER_RESTATED = ("restated in this project's background notes (an unnamed secondary summary); the theorem was "
                    "not located")
+_ZYLL = ("K. Zhang, H. Yin, F. Liang, J. Liu, 'Minimax Optimality of Score-based Diffusion Models: Beyond the Density "
+         "Lower Bound Assumptions', ICML 2024 (arXiv 2402.15602)")
 _FG = ("N. Fournier, A. Guillin, 'On the rate of convergence in Wasserstein distance of the empirical measure', "
        "Probab. Theory Related Fields 162 (2015) 707-738 (arXiv 1312.2128)")
 _FG_REF = "Theorem 1 with p = 2, as commonly restated; the theorem's case split was not read here"
@@ -527,8 +529,7 @@ _BUILTIN = (
                     "impose their own exponents, so those estimators are out of scope. Log power unknown: the "
                     "source's O~ hides a polylog of unstated power in the MSE; its square root, the velocity "
                     "error, is taken over log powers 0..1 (log_power_range)."),
-        citation=("K. Zhang, H. Yin, F. Liang, J. Liu, 'Minimax Optimality of Score-based Diffusion Models: Beyond "
-                  "the Density Lower Bound Assumptions', ICML 2024 (arXiv 2402.15602)."),
+        citation=_ZYLL + ".",
         source_ref=("abstract: kernel score estimator MSE O~(n^-1 t^-(d+2)/2 (t^(d/2) v 1)) for p0 * N(0, t I_d), "
                     "p0 sub-Gaussian; the fixed-t, velocity form is this registry's restatement"),
         verified=("ICML 2024 poster page and arXiv listing abstract read; the estimator's exact definition (beyond "
@@ -643,9 +644,7 @@ _BUILTIN = (
                     "n = 250..16000: -0.27 in D = 3 against -1/3; in D = 2 -0.40 for N(0, I) with n to 64000 and "
                     "-0.34 for 8gaussians to 16000, against -2/5; -0.53 in D = 1). Log power unknown: the O~ hides "
                     "a polylog of unstated power in the MSE, and d = 1 adds (log n)^(1/2); judged over 0..1."),
-        citation=("K. Zhang, H. Yin, F. Liang, J. Liu, 'Minimax Optimality of Score-based Diffusion Models: Beyond "
-                  "the Density Lower Bound Assumptions', ICML 2024 (arXiv 2402.15602); the velocity translation is "
-                  "derived in docs/theory.md 1.8."),
+        citation=_ZYLL + "; the velocity translation is derived in docs/theory.md 1.8.",
         source_ref=("abstract of arXiv 2402.15602 (v2 HTML and the ICML 2024 page): score MSE "
                     "O~(n^-1 t^(-(d+2)/2) (t^(d/2) v 1)) for p0 * N(0, t I_d), p0 sub-Gaussian, t polynomially "
                     "bounded in n"),

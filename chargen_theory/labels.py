@@ -15,7 +15,7 @@ import re
 import pandas as pd
 
 from . import cells
-from .rates import format_value
+from .rates import format_value, is_empty
 
 KEY = ("experiment", "variable", "target", "group")  # the rates columns that identify a fitted group
 _PREFIX = {"target_params": "", "options": "", "estimator_params": "est.", "generator_params": "gen."}
@@ -39,7 +39,7 @@ def group_labels(rates: pd.DataFrame) -> pd.DataFrame:
     first = rates.groupby(keys, sort=True).head(1)
     first = first.assign(_key=group_keys(first)).sort_values("_key", kind="stable")
     columns = [c for c in cells.COLUMNS if c in first.columns]
-    params = [{c: row[c] for c in columns if not _empty(row[c]) and _text(row[c]) != "{}"}
+    params = [{c: row[c] for c in columns if not is_empty(row[c]) and _text(row[c]) != "{}"}
               for _, row in first.iterrows()]
     compact = [""] * len(first)
     experiments = first["experiment"].astype(str).to_numpy()
@@ -125,10 +125,5 @@ def _json(value):
         return None
 
 
-def _empty(value) -> bool:
-    return value is None or (isinstance(value, str) and value == "") or (pd.api.types.is_scalar(value)
-                                                                          and bool(pd.isna(value)))
-
-
 def _text(value) -> str:
-    return "" if _empty(value) else format_value(value)
+    return "" if is_empty(value) else format_value(value)

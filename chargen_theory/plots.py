@@ -31,7 +31,7 @@ from matplotlib.ticker import MaxNLocator, NullFormatter, NullLocator
 
 from . import cells, labels as _labels
 from .outputs import write_atomic
-from .rates import describe_group, format_value, group_columns, level_arrays, rms_over_seeds
+from .rates import describe_group, format_value, group_columns, is_empty, level_arrays, rms_over_seeds
 
 GROUPS_PER_FIGURE = 4
 DPI = 100
@@ -127,7 +127,7 @@ def _pages(groups: pd.DataFrame) -> list[pd.DataFrame]:
     columns = [c for c in cells.COLUMNS if c in groups.columns and c not in _ESTIMATOR_COLUMNS]
     sets: dict[tuple, list[int]] = {}
     for i in range(len(groups)):
-        key = tuple("" if _labels_empty(groups[c].iloc[i]) else str(groups[c].iloc[i]) for c in columns)
+        key = tuple("" if is_empty(groups[c].iloc[i]) else str(groups[c].iloc[i]) for c in columns)
         sets.setdefault(key, []).append(i)
     pages, current = [], []
     for members in sets.values():
@@ -141,10 +141,6 @@ def _pages(groups: pd.DataFrame) -> list[pd.DataFrame]:
     if current:
         pages.append(current)
     return [groups.iloc[page] for page in pages]
-
-
-def _labels_empty(value) -> bool:
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 
 def _draw_rate_figure(rows, fits, page, quantity, variable, path, laws):

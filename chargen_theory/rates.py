@@ -796,7 +796,7 @@ def describe_group(key: dict) -> str:
     which keeps the description unique."""
     parts = []
     for column, value in key.items():
-        if column == "target" or _is_empty(value) or value == "{}":
+        if column == "target" or is_empty(value) or value == "{}":
             continue
         text = format_value(value)
         if len(text) > _LONG_VALUE:  # a model named inside (``"regressor": "..."``) stays in front of the prefix
@@ -816,13 +816,14 @@ def format_value(value) -> str:
     return str(value)
 
 
-def _is_empty(value) -> bool:
+def is_empty(value) -> bool:
+    """Whether a table cell holds no value: None, "", or a missing scalar (NaN, NA)."""
     return value is None or (isinstance(value, str) and value == "") or (pd.api.types.is_scalar(value)
                                                                           and bool(pd.isna(value)))
 
 
 def _dimension(value) -> float | None:
-    return None if _is_empty(value) else float(value)
+    return None if is_empty(value) else float(value)
 
 
 def level_arrays(group: pd.DataFrame, quantity: str, variable: str):
