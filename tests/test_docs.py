@@ -20,15 +20,18 @@ _HEADING = re.compile(r"#{2,3}\s+(\d+)(?:\.(\d+))?\.?\s")
 
 def repo_files(root: Path) -> list[Path]:
     """The repository's files: tracked plus untracked-but-not-ignored (git), else every file under ``root`` outside
-    hidden, cache and egg-info directories."""
+    hidden, cache and egg-info directories; never a file inside a virtual environment (a folder holding
+    pyvenv.cfg), whatever its name, since a user's venv in the clone is not part of the repository."""
     try:
         out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
                              capture_output=True, check=True).stdout.decode()
+        files = {root / name for name in out.split("\0") if name and (root / name).is_file()}
     except (OSError, subprocess.CalledProcessError):
-        return sorted(p for p in root.rglob("*") if p.is_file() and not any(
+        files = {p for p in root.rglob("*") if p.is_file() and not any(
             part.startswith(".") or part == "__pycache__" or part.endswith(".egg-info")
-            for part in p.relative_to(root).parts[:-1]))
-    return sorted({root / name for name in out.split("\0") if name and (root / name).is_file()})
+            for part in p.relative_to(root).parts[:-1])}
+    venvs = {p.parent for p in files if p.name == "pyvenv.cfg"}
+    return sorted(p for p in files if not any(v in p.parents for v in venvs))
 
 
 def text_lines(path: Path) -> list[str]:
@@ -131,3 +134,15 @@ def test_the_checks_catch_what_they_should(tmp_path):
                                           "a.py:3: ``out``/GONE" + md]
     assert dangling_sections(tmp_path) == ["a.py:5: theory" + md + " section 3", "a.py:5: theory" + md + " 1.6",
                                            "a.py:5: theory" + md + " sec. 2, item 1"]
+
+
+def test_a_virtual_environment_inside_the_clone_is_not_scanned(tmp_path):
+    # a user who runs `python -m venv v` in the clone (not ignored by .gitignore) must not see the venv's own
+    # Markdown references reported as the repository's
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    md = ".md"  # spelt apart so that this file names no Markdown file itself
+    (tmp_path / f"README{md}").write_text(f"see docs{md}\n")
+    (tmp_path / "v" / "lib").mkdir(parents=True)
+    (tmp_path / "v" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (tmp_path / "v" / "lib" / "METADATA").write_text(f"see CODE_OF_CONDUCT{md}\n")
+    assert repo_files(tmp_path) == [tmp_path / f"README{md}"]
