@@ -35,20 +35,28 @@ import importlib
 
 __version__ = "0.1.0"
 
+_LAYERS = {  # public name -> the layer package that holds the module (the maths modules sit at the top)
+    **dict.fromkeys(("config", "cells", "schedules", "experiments", "sweep", "plugins", "outputs"), "study"),
+    **dict.fromkeys(("claims", "rates", "calibration", "summary", "planning"), "verdicts"),
+    **dict.fromkeys(("report", "plots", "panels", "comparison", "labels"), "reporting"),
+}
 _SUBMODULES = (
-    "paths", "targets", "solvers", "metrics", "velocity", "testing", "characteristic", "error_ledger", "panels",
-    "claims", "rates", "experiments", "sweep", "plots", "report", "config", "cli", "training", "smoothing", "cells",
-    "plugins", "generators", "comparison", "outputs", "schedules", "labels", "summary", "calibration", "planning",
+    "paths", "targets", "solvers", "metrics", "velocity", "testing", "characteristic", "error_ledger", "training",
+    "smoothing", "generators", "cli", "study", "verdicts", "reporting", *_LAYERS,
 )
 _EXPORTS = {"CharacteristicGenerator": "characteristic", "ledger": "error_ledger"}
 
 
+def _module(name: str):
+    layer = _LAYERS.get(name)
+    return importlib.import_module(f".{layer}.{name}" if layer else f".{name}", __name__)
+
+
 def __getattr__(name: str):
     if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
+        return _module(name)
     if name in _EXPORTS:
-        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
-        return getattr(module, name)
+        return getattr(_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'chargen_theory' has no attribute {name!r}")
 
 

@@ -114,7 +114,7 @@ def resolve_config(name: str | None):
 
 
 def _run(args) -> int:
-    from . import config, plugins, sweep
+    from .study import config, plugins, sweep
 
     if args.scheduler is not None and args.backend != "dask":
         raise ValueError("--scheduler: only used with --backend dask")
@@ -134,7 +134,7 @@ def _run(args) -> int:
     counts = ", ".join(f"{s} {int((table['status'] == s).sum())}" for s in sweep.STATUSES)
     print(f"sweep: {len(table)} rows ({counts}) in {swept:.1f} s -> {out / 'results.csv'}", file=sys.stderr)
     if not args.no_report:
-        from . import comparison, panels, report
+        from .reporting import comparison, panels, report
 
         for panel in [*panels.sweep_panels(cfg, out), *comparison.write_comparison(out)]:
             print(f"panel: {panel}", file=sys.stderr)
@@ -145,7 +145,7 @@ def _run(args) -> int:
 
 
 def _report(args) -> int:
-    from . import report
+    from .reporting import report
 
     folder = Path(args.dir)
     for name in ("results.csv", "run.json"):
@@ -166,14 +166,16 @@ def _positive_seconds(text: str) -> float:
 
 
 def _plan(args) -> int:
-    from . import planning
+    from .verdicts import planning
 
     print(planning.format_plan(planning.plan(Path(args.dir), args.budget), args.budget))
     return 0
 
 
 def _list(args) -> int:
-    from . import claims, experiments, paths, plugins, targets, velocity
+    from .verdicts import claims
+    from .study import experiments, plugins
+    from . import paths, targets, velocity
 
     plugins.load(args.plugin)
     if args.what == "targets":
@@ -202,7 +204,7 @@ def main(argv=None) -> int:
         args = _parser().parse_args(argv)
         return args.func(args)
     except ValueError as err:
-        from .config import one_line
+        from .study.config import one_line
 
         print(f"chargen-theory: error: {one_line(err)}", file=sys.stderr)
         return 2

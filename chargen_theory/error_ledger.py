@@ -35,7 +35,7 @@ def _estimator(estimator, options, target, path, n, rng):
     """(fitted estimator, its name). A name is built by ``experiments.build.velocity_estimator`` (the oracle gets
     the target, ``dim = "intrinsic"`` the target's d*) and fitted here on n target samples; an object is used as
     given."""
-    from .experiments.build import velocity_estimator
+    from .study.experiments.build import velocity_estimator
 
     if isinstance(estimator, str):
         est = velocity_estimator(estimator, options, target)

@@ -10,7 +10,7 @@ import pytest
 
 import chargen_theory as ct
 from chargen_theory import rates
-from chargen_theory.experiments import chargen_vs_n
+from chargen_theory.study.experiments import chargen_vs_n
 from chargen_theory.metrics import bounds
 
 N_LEVELS = 250 * 2 ** np.arange(5)             # 250 ... 4000

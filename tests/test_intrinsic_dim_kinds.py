@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chargen_theory as ct
-from chargen_theory.experiments import build
+from chargen_theory.study.experiments import build
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -1,7 +1,7 @@
 """sweep_panels refits exactly the generator of a results row (same random stream) and writes one panel per
 2-D chargen_vs_n family."""
 import chargen_theory as ct
-from chargen_theory.experiments.chargen_vs_n import ledger_run
+from chargen_theory.study.experiments.chargen_vs_n import ledger_run
 
 CONFIG = """
 root_seed = 7

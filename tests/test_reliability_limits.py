@@ -271,7 +271,7 @@ def test_the_bundled_configs_stay_within_the_size_limits(monkeypatch):
 
 def test_more_jobs_than_cpus_are_capped_with_a_message(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(ct.sweep, "usable_cpus", lambda: 1)
-    with caplog.at_level(logging.WARNING, logger="chargen_theory.sweep"):
+    with caplog.at_level(logging.WARNING, logger="chargen_theory.study.sweep"):
         ct.sweep.run(ct.config.loads(EULER), tmp_path / "out", jobs=16)
     assert "jobs: 16 workers asked for, but this machine has 1 usable CPUs: running 1" in caplog.text
     assert json.loads((tmp_path / "out" / "run.json").read_text())["jobs"] == 1

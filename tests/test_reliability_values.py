@@ -304,7 +304,7 @@ def test_every_kind_that_fits_an_estimator_declares_the_capped_text_column():
 
 
 def test_chargen_vs_n_records_the_estimators_cap():
-    from chargen_theory.experiments import chargen_vs_n
+    from chargen_theory.study.experiments import chargen_vs_n
 
     cell = {"target": "gaussian", "target_params": {"mean": [0.0, 0.0], "cov": np.eye(2).tolist()},
             "estimator": "sklearn", "estimator_params": {"regressor": "KNeighborsRegressor", "max_pairs": 100},

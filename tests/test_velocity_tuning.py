@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import chargen_theory as ct
-from chargen_theory.experiments import build
+from chargen_theory.study.experiments import build
 from chargen_theory.velocity.base import estimated_dimension
 from chargen_theory.velocity.kde import CV_GRID, scott_bandwidth
 

@@ -39,7 +39,7 @@ def ledger_run(cell: dict, rng):
     """The ledger of a cell with its fitted pieces (chargen_theory.error_ledger.LedgerRun). cell: target,
     target_params, estimator, estimator_params, generator, generator_params, path, n, m, K, h, T, options (n_test,
     w2_n, n_eval)."""
-    from ..error_ledger import ledger_run as run_ledger
+    from ...error_ledger import ledger_run as run_ledger
 
     target, options = build.target(cell), cell["options"]
     return run_ledger(target, cell["path"], cell["estimator"], cell["n"], cell["m"], cell["K"], cell["T"], rng=rng,
@@ -53,8 +53,8 @@ def exact_endpoints(target, path, z, T: float):
     t = 1, whose law is the target. how: "closed_form" (target.flow_map), "reference(DOP853,rtol=..,atol=..)"
     (one solvers.reference solve with the exact velocity, evaluated at T and 1), or, on a path whose velocity at
     t = 1 needs the target's score (follmer) and without a closed form, "unavailable: ..." with (None, None)."""
-    from .. import solvers
-    from ..paths import get as get_path
+    from ... import solvers
+    from ...paths import get as get_path
 
     path = get_path(path)
     try:
@@ -81,7 +81,7 @@ def target_bracket(cell: dict, generator, rng) -> dict:
     is unavailable both upper bounds are left out (empty in the table) and their method columns say why.
     bracket_seconds: wall time of all of it.
     """
-    from ..metrics import bounds
+    from ...metrics import bounds
 
     start = time.perf_counter()
     target, options, prefix = build.target(cell), cell["options"], "w2_target"
@@ -139,7 +139,7 @@ def memory(cell: dict) -> dict:
 def validate(cell: dict) -> None:
     """Before any work (on the cell with its schedules resolved): m >= the generator's minimum and the exact flow to
     T available (``build.check_end_time``); the generator's own options are checked when the config builds it."""
-    from ..characteristic import MIN_M
+    from ...characteristic import MIN_M
 
     if cell["m"] < MIN_M:
         raise ValueError(f"m: must be an integer >= {MIN_M} (the generator holds one characteristic out), "

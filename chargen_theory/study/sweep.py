@@ -40,8 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import (__version__, _validate, cells, config as config_module, experiments, outputs,
-               plugins as plugins_module, training)
+from .. import __version__, _validate, training
+from . import cells, config as config_module, experiments, outputs, plugins as plugins_module
 
 IDENTITY_COLUMNS = ("experiment", "cell_id", "seed", "status", "message", "seconds")
 TIMING_COLUMNS = ("seconds", "train_seconds")

@@ -7,7 +7,7 @@ budget. The rows of every budget and m share one random stream (level parameters
 """
 from __future__ import annotations
 
-from .. import _validate
+from ... import _validate
 from . import REQUIRED, Kind, chargen_vs_n
 
 
@@ -19,7 +19,7 @@ def run(cell: dict, rng) -> dict:
 
 def validate(cell: dict) -> None:
     """The generator must train (have a ``max_steps`` budget)."""
-    from .. import generators
+    from ... import generators
 
     if "max_steps" not in generators.generator_class(cell["generator"])().get_params():
         raise ValueError(f"generator: {cell['generator']!r} does not train (no max_steps); its error is the "

@@ -41,7 +41,7 @@ def plan(folder, budget_s: float) -> pd.DataFrame:
         raise ValueError(f"budget: must be a number of seconds > 0, got {budget_s!r}")
     if not (folder / "results.csv").is_file():
         raise ValueError(f"dir: {str(folder)!r} holds no results.csv; give the output folder of a finished run")
-    from . import report  # the report's reading of a run folder: the same fits and claims as rates.csv
+    from ..reporting import report  # the report's reading of a run folder: the same fits and claims as rates.csv
 
     table, run = report.read_run(folder)
     user = [_claims.from_dict(spec) for spec in (run.get("config") or {}).get("claim", [])]

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate, schedules
+from .. import _validate
+from . import schedules
 
 COLUMNS = ("target", "target_params", "path", "estimator", "generator", "estimator_params", "generator_params", "n", "m",
            "K", "h", "T", "d_star", "D", "options")
@@ -128,7 +129,7 @@ def _number(field: str, value):
 
 
 def _path(field: str, value) -> str:
-    from . import paths
+    from .. import paths
 
     if not isinstance(value, str):
         raise ValueError(f"{field}: must be a path name; allowed: {', '.join(paths.names())}")
@@ -140,9 +141,9 @@ def _registered(key: str) -> Callable[[str, object], tuple[str, dict]]:
 
     def check(field: str, spec) -> tuple[str, dict]:
         if key == "target":
-            from .targets import names
+            from ..targets import names
         else:
-            from .velocity import names
+            from ..velocity import names
         if isinstance(spec, str):
             spec = {"name": spec}
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
@@ -157,7 +158,7 @@ def _generator(field: str, spec) -> tuple[str, dict]:
     """A generator: a registered name, a table with ``name`` and its hyperparameters, or (the older shape) a table
     of CharacteristicGenerator options without ``name`` ("characteristic"; "endpoint" if endpoint_only = true).
     The generator is built once, so that a bad hyperparameter fails here."""
-    from . import generators
+    from .. import generators
 
     if isinstance(spec, dict) and "name" not in spec:
         if not isinstance(spec.get("endpoint_only", False), bool):
@@ -198,7 +199,7 @@ def _step(field, value):
 
 
 def _n_eval(field, value):
-    from .metrics.velocity import N_SLICES
+    from ..metrics.velocity import N_SLICES
 
     value = _validate.positive_int(field, value)
     if value < 2 * N_SLICES:
@@ -298,10 +299,10 @@ def _integer_options(what: str, name) -> set[str]:
     import inspect
 
     if what == "estimator":
-        from .velocity import estimator_class
+        from ..velocity import estimator_class
         cls = estimator_class(name)
     else:
-        from .generators import generator_class
+        from ..generators import generator_class
         cls = generator_class(name)
     return {key for key, p in inspect.signature(cls.__init__).parameters.items()
             if "int" in str(p.annotation) and "float" not in str(p.annotation)}

@@ -236,7 +236,8 @@ def _strings(value) -> set[str]:
 # -- the registries ----------------------------------------------------------------------------------------------------
 def _owners() -> dict[tuple[str, str], str | None]:
     """(registry, name) -> the module that defines the registered object (None when it cannot tell)."""
-    from . import experiments, generators, targets, velocity
+    from . import experiments
+    from .. import generators, targets, velocity
 
     owners = {("estimator", n): velocity._USER[n].__module__ if n in velocity._USER else "chargen_theory.velocity"
               for n in velocity.names()}
@@ -249,7 +250,8 @@ def _owners() -> dict[tuple[str, str], str | None]:
 
 def _registries() -> tuple[dict, ...]:
     """The registries a plugin may add to: estimators, generators, targets, experiment kinds."""
-    from . import experiments, generators, targets, velocity
+    from . import experiments
+    from .. import generators, targets, velocity
 
     return velocity._USER, generators._USER, targets._REGISTRY, experiments._KINDS
 

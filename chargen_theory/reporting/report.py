@@ -19,7 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import cells, claims as _claims, labels as _labels, outputs, plots, rates as _rates, summary as _summary, training
+from ..study import cells, outputs
+from ..verdicts import claims as _claims, rates as _rates, summary as _summary
+from . import labels as _labels, plots
+from .. import training
 
 _MAX_MESSAGES = 15
 _STAMP = re.compile(r"(^|_)(start|started|end|ended|finish|finished)(_|$)")
@@ -141,7 +144,7 @@ def read_run(out) -> tuple[pd.DataFrame, dict]:
         raise ValueError(f"results.csv: missing column(s) {', '.join(missing)}; see the results.csv contract")
     if "message" in table.columns:
         table["message"] = table["message"].fillna("")
-    from .experiments import is_text
+    from ..study.experiments import is_text
 
     for column in table.columns:
         text = column in _TEXT_COLUMNS or is_text(column)
@@ -166,7 +169,7 @@ def _check_fit_columns(table: pd.DataFrame, run: dict) -> None:
     variable column, or when an experiment with rows in the table has none of its fits' quantity columns (nor both
     bounds of a bracket): its rates would silently be empty. A quantity measured only on some targets (euler_w2 on
     Gaussians) may be absent while another fit of the experiment has its column."""
-    from . import experiments
+    from ..study import experiments
 
     fits = run.get("fits")
     if fits is None:
@@ -193,7 +196,7 @@ def _check_fit_columns(table: pd.DataFrame, run: dict) -> None:
 
 def _numbers_or_schedules(column: str, values: pd.Series) -> bool:
     """Whether a schedulable parameter column (T, K, m) holds numbers and schedules (``{"schedule": ...}`` JSON)."""
-    from . import schedules
+    from ..study import schedules
 
     if column not in cells.PARAMETERS or not cells.PARAMETERS[column].schedulable:
         return False
@@ -537,7 +540,7 @@ def _unmatched_claims(fits: pd.DataFrame, table: pd.DataFrame, declared, claim_b
     """Claims selected for a fit that gave no rates row for it (made for none of its groups' dimensions, or the
     quantity was never measured): {experiment, quantity, claim_id, why} each."""
     if declared is None:
-        from . import experiments
+        from ..study import experiments
 
         kinds = [k for k in sorted(set(table["experiment"].dropna())) if k in experiments.names()]
         declared = [{"experiment": k, "quantity": f.quantity, "variable": f.variable, "claims": f.claims}

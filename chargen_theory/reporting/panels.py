@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _validate, outputs
+from .. import _validate
+from ..study import outputs
 
 
 def characteristics_panel(target, generator, rng: np.random.Generator, ax=None, n: int = 1000, n_paths: int = 12,
@@ -82,7 +83,7 @@ def sweep_panels(cfg, out) -> list[Path]:
 
     Costs one extra cell per family; ``chargen_theory.report.write_report`` links the panels.
     """
-    from . import cells, sweep
+    from ..study import cells, sweep
 
     largest = {}
     for unit in sweep.units(cfg):
@@ -102,10 +103,10 @@ def sweep_panels(cfg, out) -> list[Path]:
 def _panel(unit, figures: Path, family: str, config: str) -> Path:
     """Refit ``unit`` (the computation of its results row), save its panel in ``figures`` atomically (the file name
     ends in the config's name: two configs never share one); its path."""
-    from . import sweep
+    from ..study import sweep
     from .plots import file_stem
-    from .experiments import build
-    from .experiments.chargen_vs_n import ledger_run
+    from ..study.experiments import build
+    from ..study.experiments.chargen_vs_n import ledger_run
 
     with sweep.replay(unit) as (cell, rng):
         generator = ledger_run(cell, rng).generator.model_  # the CharacteristicGenerator

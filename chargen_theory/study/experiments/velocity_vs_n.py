@@ -6,14 +6,14 @@ Carlo on fresh draws (chargen_theory.metrics.velocity_l2), with its relative val
 """
 from __future__ import annotations
 
-from .. import paths
+from ... import paths
 from . import REQUIRED, Fit, Kind, build, capped
 
 
 def run(cell: dict, rng) -> dict:
     """cell: target, target_params, estimator, estimator_params, path, n, T, options.n_eval. ``rule_dim``: the
     dimension d the estimator's tuning rule used (``rule_dim_``; absent for estimators without one)."""
-    from .. import metrics
+    from ... import metrics
 
     target, path = build.target(cell), paths.get(cell["path"])
     fit_rng, eval_rng = rng.spawn(2)

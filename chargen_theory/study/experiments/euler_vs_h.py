@@ -7,15 +7,15 @@ targets also ``euler_w2``: the exact W2 (Bures) between the law of the Euler out
 """
 from __future__ import annotations
 
-from .. import paths
+from ... import paths
 from . import REQUIRED, Fit, Kind, build
 
 
 def run(cell: dict, rng) -> dict:
     """cell: target, target_params, path, m, K, h, T. Returns euler_error (W2 coupling bound) [+ euler_w2 (Bures)]."""
-    from .. import metrics, solvers
-    from ..error_ledger import exact_flow
-    from ..targets.gaussian import Gaussian
+    from ... import metrics, solvers
+    from ...error_ledger import exact_flow
+    from ...targets.gaussian import Gaussian
 
     target, path = build.target(cell), paths.get(cell["path"])
     K, T = cell["K"], cell["T"]

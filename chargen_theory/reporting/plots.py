@@ -29,9 +29,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, NullFormatter, NullLocator
 
-from . import cells, labels as _labels
-from .outputs import write_atomic
-from .rates import describe_group, format_value, group_columns, is_empty, level_arrays, rms_over_seeds
+from ..study import cells
+from . import labels as _labels
+from ..study.outputs import write_atomic
+from ..verdicts.rates import describe_group, format_value, group_columns, is_empty, level_arrays, rms_over_seeds
 
 GROUPS_PER_FIGURE = 4
 DPI = 100

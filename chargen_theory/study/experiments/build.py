@@ -47,7 +47,7 @@ def _standard(name: str, dim: int) -> dict:
 
 def target(cell: dict):
     """The cell's target: ``ct.targets.get(cell["target"], **cell["target_params"])``."""
-    from .. import targets
+    from ... import targets
 
     return targets.get(cell["target"], **cell["target_params"])
 
@@ -63,7 +63,7 @@ def velocity_estimator(name: str, params: dict | None, tgt):
     ``ct.velocity.get(name, **params)`` where the oracle receives ``target = tgt`` and a tuning rule written with
     ``dim = "intrinsic"`` receives the target's intrinsic dimension d* (an integer); "ambient", "estimated" and
     integers pass through unchanged."""
-    from .. import velocity
+    from ... import velocity
 
     params = dict(params or {})
     if name == "oracle":
@@ -79,7 +79,7 @@ def velocity_estimator(name: str, params: dict | None, tgt):
 def check_end_time(cell: dict, tgt) -> None:
     """ValueError unless the exact flow to T is available: T = 1 on a path whose velocity at t = 1 needs the data
     law's score (follmer) is allowed only for targets with a closed-form flow map."""
-    from .. import paths
+    from ... import paths
 
     path = paths.get(cell["path"])
     try:

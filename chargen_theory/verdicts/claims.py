@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, fields
 from fractions import Fraction
 
-from . import _validate
+from .. import _validate
 
 VARIABLES = ("n", "h")
 DIMENSIONS = ("d", "d_star")
@@ -272,7 +272,7 @@ def target_classes(name: str, params: dict | str | None = None) -> frozenset[str
 
 @functools.lru_cache(maxsize=256)
 def _classes_cached(name: str, params_json: str) -> frozenset[str]:
-    from . import targets
+    from .. import targets
 
     return frozenset(_classes(targets.get(name, **json.loads(params_json))))
 
@@ -280,7 +280,7 @@ def _classes_cached(name: str, params_json: str) -> frozenset[str]:
 def _classes(t) -> set[str]:
     import numpy as np
 
-    from .targets import BoxMixture, ConcentricSpheres, Gaussian, GaussianMixture, Subspace
+    from ..targets import BoxMixture, ConcentricSpheres, Gaussian, GaussianMixture, Subspace
 
     out = {"any"}
     if isinstance(t, GaussianMixture):
@@ -363,7 +363,7 @@ def _time_unmet(claim, T, classes, why, group) -> str:
     if regime in _VANISHING and isinstance(T, float):
         return f"fixed T = {T:g} (claim needs {need})"
     if regime in _REGULAR_PATH:
-        from . import paths
+        from .. import paths
 
         path = paths.PATHS.get(str(group.get("path")))
         if path is not None and path.singular_at_one:
@@ -390,7 +390,7 @@ def _time_unmet(claim, T, classes, why, group) -> str:
 def _schedule_law_unmet(claim, T: str, group, need: str) -> str:
     """'' when the T schedule ``T`` makes 1 - T ~ n^(-1/(dim + 3)) for the group's dimension (D or d*, as the claim
     uses), else the phrase saying why not. The power is read off the schedule at n = 10^4 and 10^6."""
-    from . import schedules
+    from ..study import schedules
 
     if T == "T varies with n":
         return f"T zipped with n: its law in n is not recorded (claim needs {need})"
@@ -893,7 +893,7 @@ def from_dict(spec: dict) -> Claim:
         if key in kw:
             kw[key] = _validate.number(f"claim {claim_id}: {key}", kw[key])
     if "generators" in kw:
-        from . import generators
+        from .. import generators
 
         named = (kw["generators"],) if isinstance(kw["generators"], str) else kw["generators"]
         for name in named if isinstance(named, (list, tuple)) else ():

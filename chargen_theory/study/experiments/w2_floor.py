@@ -15,7 +15,7 @@ CLAIMS = ("empirical_w2_1d", "empirical_w2_1d_gaussian", "empirical_w2_2d", "emp
 
 def run(cell: dict, rng) -> dict:
     """cell: target, target_params, n (and d_star / D from the grid). Returns w2 (W2, not squared) and w2_method."""
-    from .. import metrics
+    from ... import metrics
 
     target = build.target(cell)
     x, y = target.sample(cell["n"], rng), target.sample(cell["n"], rng)

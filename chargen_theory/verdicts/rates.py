@@ -67,7 +67,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import _validate, cells, claims as _claims
+from .. import _validate
+from ..study import cells
+from . import claims as _claims
 
 SUPPORTING = ("consistent", "faster than bound")  # the verdicts that support a claim
 CONTRADICTIONS = ("faster", "slower", "refuted")  # the verdicts that contradict a claim (refuted: bound_verdict)
@@ -750,7 +752,7 @@ def _claim_registry(extra_claims) -> dict:
 def _plan(table, fits, registry) -> dict:
     """{(experiment, quantity, variable): (claim ids, columns varying with the variable)}, sorted by key."""
     if fits is None:
-        from . import experiments
+        from ..study import experiments
 
         kinds = [k for k in sorted(set(table["experiment"].dropna())) if k in experiments.names()]
         fits = [{"experiment": k, "quantity": f.quantity, "variable": f.variable, "claims": f.claims}

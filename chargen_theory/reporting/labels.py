@@ -14,8 +14,8 @@ import re
 
 import pandas as pd
 
-from . import cells
-from .rates import format_value, is_empty
+from ..study import cells
+from ..verdicts.rates import format_value, is_empty
 
 KEY = ("experiment", "variable", "target", "group")  # the rates columns that identify a fitted group
 _PREFIX = {"target_params": "", "options": "", "estimator_params": "est.", "generator_params": "gen."}

@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _validate, cells
+from ... import _validate
+from .. import cells
 
 REQUIRED = "<required>"
 """Default marking a parameter that a config must give."""

@@ -48,7 +48,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
-from . import _validate, cells, experiments, schedules
+from .. import _validate
+from . import cells, experiments, schedules
 
 TOP_LEVEL_KEYS = ("claim", "description", "experiment", "out", "root_seed", "seeds")
 BLOCK_KEYS = ("claims", "kind", "seeds", "zip")
@@ -178,7 +179,7 @@ def _output_name(value) -> str:
 
 def _user_claims(entries) -> dict:
     """User claims by id, parsed by chargen_theory.claims.from_dict."""
-    from . import claims
+    from ..verdicts import claims
 
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise ValueError("claim: must be an array of tables ([[claim]] blocks)")
@@ -360,7 +361,7 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
             raise ValueError(f"{where}.estimator: {cell['estimator']}: {one_line(err)}") from None
         _check_estimator_size(where, resolved, estimator, memory)
     if "generator" in cell and cells.has_schedule({"generator_params": cell["generator_params"]}):
-        from . import generators
+        from .. import generators
 
         try:
             generators.get(cell["generator"], **resolved["generator_params"])
@@ -434,7 +435,7 @@ def _check_target(where: str, cell: dict):
 def _fits(where: str, kind: experiments.Kind, selected, user_claims: dict) -> tuple[experiments.Fit, ...]:
     """The kind's fits with the claims to test: its declared ones, or those listed under ``claims`` (a declared
     claim keeps its fits; another claim is fitted to its own quantity, which the kind must measure)."""
-    from . import claims
+    from ..verdicts import claims
 
     if selected is None:
         return kind.fits
