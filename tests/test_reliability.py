@@ -253,7 +253,7 @@ def test_config_strings_are_data_not_code(tmp_path, monkeypatch):
         with pytest.raises(ValueError):
             ct.config.loads(text)
     assert list(tmp_path.iterdir()) == []
-    source = "".join((Path(ct.__file__).parent / f).read_text() for f in ("config.py", "sweep.py", "cli.py"))
+    source = "".join((Path(ct.__file__).parent / f).read_text() for f in ("study/config.py", "study/sweep.py", "cli.py"))
     for forbidden in ("eval(", "exec(", "pickle", "yaml", "marshal"):
         assert forbidden not in source
 
