@@ -5,7 +5,7 @@ import functools
 
 from _runner import interleaved, ratio_row, seconds
 from chargen_theory import metrics, solvers, targets, velocity
-from chargen_theory.characteristic import CharacteristicGenerator
+from chargen_theory.generators.characteristic import CharacteristicGenerator
 
 NAME, ORDER = "one_step", 60
 
@@ -14,9 +14,9 @@ def rows(settings):
     n, m, K = settings.pick(full=(1000, 1000, 20), quick=(500, 500, 10))
     target = targets.get("8gaussians")
     field = velocity.get("nadaraya_watson").fit(target.sample(n, settings.rng(8)), "linear", rng=settings.rng(9))
-    gen = CharacteristicGenerator(field, path="linear", K=K, T=1.0, dim=2, width=64, depth=3,
-                                  epochs=settings.pick(full=30, quick=5), n_threads=settings.threads)
-    fit_s = seconds(lambda: gen.fit(m, settings.rng(10)))
+    gen = CharacteristicGenerator(width=64, depth=3, epochs=settings.pick(full=30, quick=5), max_steps=None,
+                                  n_threads=settings.threads)
+    fit_s = seconds(lambda: gen.fit(field, "linear", K=K, T=1.0, m=m, rng=settings.rng(10), dim=2))
     z = settings.rng(11).standard_normal((m, 2))
     one = functools.partial(gen.map, z)
     many = functools.partial(solvers.euler, field, z, K)

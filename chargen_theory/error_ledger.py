@@ -120,11 +120,12 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
     - total_w2, total_w2_floor, total_w2_method = "emd": exact empirical W2 between w2_n one-step samples and w2_n
       fresh draws of X_T = alpha(T) X0 + beta(T) X1, and the same estimator between two independent w2_n-samples
       of that law (mean over ``floor_repeats`` pairs);
-    - semigroup_violation (the characteristic generator only, else NaN), nfe_per_sample (network or velocity
-      evaluations per one-step sample: 1, K for "euler"), euler_nfe_per_sample (K), nfe_fit (teacher velocity
-      point evaluations), train_steps (optimizer steps), train_seconds, rule_dim (the dimension the estimator's
-      tuning rule used, NaN without one), and the configuration: target, path, estimator, generator, dim,
-      intrinsic_dim, n, m, K, T, n_test, w2_n, endpoint_only.
+    - semigroup_violation (from the generator's ``diagnostics``: the characteristic generator's, else NaN),
+      nfe_per_sample (network or velocity evaluations per one-step sample: 1, K for "euler"), euler_nfe_per_sample
+      (K), nfe_fit (teacher velocity point evaluations), train_steps (optimizer steps), train_seconds, rule_dim (the
+      dimension the estimator's tuning rule used, NaN without one), and the configuration: target, path,
+      estimator, generator, dim, intrinsic_dim, n, m, K, T, n_test, w2_n, endpoint_only (the generator maps
+      s = 0 to t = T only).
 
     """
     from . import generators, metrics, solvers
@@ -166,12 +167,12 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
     law_T = _MarginalAt(target, path, T)
     total_w2 = metrics.w2(gen.sample(w2_n, w2_rng), law_T.sample(w2_n, w2_rng))
     floor = metrics.estimation_floor(law_T, w2_n, w2_rng, method="emd", repeats=floor_repeats)
-    violation = gen.model_.semigroup_violation(z_test, sg_rng) if gen.name == "characteristic" else float("nan")
+    diagnostics = gen.diagnostics(z_test, sg_rng)
 
     record = {
         "target": target.name, "path": path.name, "estimator": est_name, "generator": gen.name,
         "dim": target.dim, "intrinsic_dim": target.intrinsic_dim,
-        "n": n, "m": m, "K": K, "T": T, "n_test": n_test, "w2_n": w2_n, "endpoint_only": gen.name == "endpoint",
+        "n": n, "m": m, "K": K, "T": T, "n_test": n_test, "w2_n": w2_n, "endpoint_only": gen.TIMES == "endpoint",
         "velocity_l2": l2.value, "velocity_l2_rel": l2.relative,
         "euler_error": metrics.coupling_error(euler_exact, flow),
         "euler_hat_error": metrics.coupling_error(euler_hat, flow),
@@ -180,7 +181,7 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
         "total_coupling": metrics.coupling_error(one_step, flow),
         "flow_map_method": flow_method,
         "total_w2": total_w2, "total_w2_floor": floor, "total_w2_method": "emd",
-        "semigroup_violation": violation,
+        "semigroup_violation": diagnostics.get("semigroup_violation", float("nan")),
         "nfe_per_sample": gen.nfe_per_sample_, "euler_nfe_per_sample": K, "nfe_fit": gen.nfe_fit_,
         "train_steps": gen.train_steps_, "train_seconds": gen.train_seconds_,
         "rule_dim": float(getattr(est, "rule_dim_", float("nan"))),

@@ -20,7 +20,7 @@ est = ct.velocity.get("kde", bandwidth="scott").fit(target.sample(4000, rng), pa
 print("velocity L2 error:", ct.metrics.velocity_l2(est, target, path, T=1.0, n_eval=4000, rng=rng).value)
 
 # 2. Euler characteristics (K = 20) of m = 2000 prior draws -> one network g(s, t, x); sample in one step
-gen = ct.CharacteristicGenerator(est, path, K=20, T=1.0, epochs=60).fit(m=2000, rng=rng)
+gen = ct.CharacteristicGenerator(epochs=60, max_steps=None).fit(est, path, K=20, T=1.0, m=2000, rng=rng)
 x = gen.sample(2000, rng)                   # one network evaluation per sample
 x3 = gen.sample(2000, rng, steps=3)         # the same network chained over 3 coarse steps
 y = target.sample(2000, rng)

@@ -90,8 +90,7 @@ def test_distillers_share_the_teacher_data():
     target = ct.targets.get("gaussian", mean=[0.0, 0.0], cov=[[1.0, 0.0], [0.0, 1.0]])
     fitted = [generators.get(name, **FAST[name]).fit(target, "linear", 4, 0.9, 30, np.random.default_rng(7))
               for name in ("characteristic", "flow_map", "consistency")]
-    chars = [fitted[0].model_.characteristics_] + [g.characteristics_ for g in fitted[1:]]
-    vals = [fitted[0].model_.val_index_] + [g.val_index_ for g in fitted[1:]]
+    chars, vals = [g.teacher_.chars for g in fitted], [g.teacher_.val for g in fitted]
     assert all(np.array_equal(c, chars[0]) for c in chars) and all(np.array_equal(v, vals[0]) for v in vals)
 
 
@@ -124,11 +123,14 @@ def test_config_generator_column_shapes_and_errors():
 
 def test_characteristic_max_steps_caps_the_optimizer_steps():
     target = ct.targets.get("gaussian", mean=[0.0, 0.0], cov=[[1.0, 0.0], [0.0, 1.0]])
-    gen = ct.CharacteristicGenerator(target, "linear", K=4, T=0.9, width=8, depth=1, epochs=50, max_steps=40,
-                                     patience=50).fit(200, np.random.default_rng(0))
-    assert gen.steps_ == 40 and gen.epochs_ == 20
+    gen = ct.CharacteristicGenerator(width=8, depth=1, epochs=50, max_steps=40, patience=50).fit(
+        target, "linear", K=4, T=0.9, m=200, rng=np.random.default_rng(0))
+    assert gen.train_steps_ == 40 and gen.epochs_ == 20
+    uncapped = ct.CharacteristicGenerator(width=8, depth=1, epochs=2, max_steps=None).fit(
+        target, "linear", K=4, T=0.9, m=200, rng=np.random.default_rng(0))
+    assert uncapped.train_steps_ == 2 * 3  # epochs x ceil(180 training trajectories x K / 256)
     with pytest.raises(ValueError, match="^max_steps"):
-        ct.CharacteristicGenerator(target, max_steps=0).fit(10, np.random.default_rng(0))
+        ct.CharacteristicGenerator(max_steps=0)
 
 
 def test_write_comparison_tables_and_figures(tmp_path):

@@ -29,8 +29,8 @@ target = ct.targets.get("8gaussians")
 rng = np.random.default_rng(0)
 x1 = target.sample(300, rng)
 est = ct.velocity.get("mlp", width=32, depth=2, epochs=40, threads=threads).fit(x1, "linear", rng=rng)
-gen = ct.CharacteristicGenerator(est, K=4, T=0.9, dim=2, width=16, depth=2, epochs=20,
-                                 n_threads=threads).fit(100, np.random.default_rng(1))
+gen = ct.CharacteristicGenerator(width=16, depth=2, epochs=20, n_threads=threads).fit(
+    est, K=4, T=0.9, m=100, rng=np.random.default_rng(1), dim=2)
 probe = np.random.default_rng(2)
 t, x = probe.uniform(0.0, 0.9, 200), probe.standard_normal((200, 2))
 print(json.dumps({"velocity": est.predict(t, x).tolist(), "map": gen.map(x).tolist(),

@@ -4,14 +4,15 @@
 and ``gen.sample(n, rng, steps=1)`` return (n, D) float64 (contract: ``base.Generator``). Built in:
 
 - "characteristic": the paper's one network g(s, t, x) on every pair of grid times plus the semigroup penalty
-  (``chargen_theory.CharacteristicGenerator``);
+  (``CharacteristicGenerator``, also ``chargen_theory.CharacteristicGenerator``);
 - "endpoint": the same network class fitted to z -> Z_K alone (plain distillation of g(0, T, .));
 - "euler": K Euler steps of the velocity itself, the multi-step reference (K evaluations per sample);
 - "flow_map": Lagrangian map distillation of the flow map (Boffi, Albergo, Vanden-Eijnden, arXiv 2406.07507);
 - "consistency": consistency distillation on the teacher's Euler steps (Song, Dhariwal, Chen, Sutskever 2023).
 
 Every network method uses ``chargen_theory.training`` (the same MLP family, Adam, cosine schedule, early stopping)
-with a budget in optimizer steps (``max_steps``). Modules are imported on first use.
+with a budget in optimizer steps (``max_steps``) and trains on the same teacher data (``teacher``). Modules are
+imported on first use.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from .. import _validate
 from .base import TIMES, Generator, Teacher, teacher
 
 _BUILTIN = {  # name -> (module, class), imported by get()
-    "characteristic": ("characteristic", "Characteristic"),
+    "characteristic": ("characteristic", "CharacteristicGenerator"),
     "endpoint": ("characteristic", "Endpoint"),
     "euler": ("euler", "Euler"),
     "flow_map": ("flow_map", "FlowMap"),

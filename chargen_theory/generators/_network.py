@@ -3,8 +3,8 @@
 The network is the characteristic generator's: an MLP u(s, t, x) on (s, t, standardised x) (``training.mlp``) and
 the map ``x + (t - s) u(s, t, x)`` (identity at s = t). Training is ``training.train`` (Adam, learning rate
 cosine-annealed to lr / 100 over ``max_steps`` optimizer steps, early stopping on a held-out objective checked in
-20 rounds, best weights restored). A subclass defines its batch (``_batch``), loss (``_loss``) and held-out
-objective (``_validation_loss``).
+20 rounds, best weights restored). A subclass defines its batch (``_batch``), loss (``_loss``), held-out
+objective (``_validation_loss``) and, if it differs, its schedule (``_schedule``).
 """
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ _EVAL_BATCH = 65536  # rows per network call in map
 class NetworkGenerator(Generator):
     """Base of the network distillers. Hyperparameters: width, depth, activation ("silu" or "relu"), max_steps
     (optimizer-step budget), batch_size, lr, patience (rounds of max_steps / 20 steps without a lower held-out
-    objective), validation_fraction, n_threads. Fitted: ``net_``, ``characteristics_`` (K + 1, m, D), ``grid_``,
-    ``train_index_``, ``val_index_``, ``history_``, ``best_round_``."""
+    objective), validation_fraction, n_threads. Fitted: ``net_``, ``teacher_`` (``base.Teacher``: the Euler
+    characteristics (K + 1, m, D), their grid and held-out split), ``velocity_`` (the teacher velocity), ``epochs_``
+    (rounds of held-out checks run), ``best_epoch_`` (the round whose weights were restored), ``history_`` (per-round
+    "train" and "val" objectives)."""
 
     def __init__(self, width: int = 128, depth: int = 3, activation: str = "silu", max_steps: int = MAX_STEPS,
                  batch_size: int = 256, lr: float = 2e-3, patience: int = 15, validation_fraction: float = 0.1,
@@ -62,22 +64,37 @@ class NetworkGenerator(Generator):
     def _prepare(self, torch) -> None:
         """Called once before training (e.g. to build a target network)."""
 
+    def _schedule(self, n_train: int) -> tuple[int, int, str]:
+        """(rounds, optimizer steps per round, ``training.train``'s anneal) for n_train training trajectories:
+        ``ROUNDS`` rounds sharing ``max_steps``, the learning rate annealed every step."""
+        return ROUNDS, math.ceil(int(self.max_steps) / ROUNDS), "step"
+
+    def memory_terms(self, K: int, m: int, D: int) -> dict[str, tuple[int, str]]:
+        """The Euler characteristics with the m K / 10 held-out pairs through the network ("K"), one training
+        batch ("batch_size") and the network's weights, gradients and Adam moments ("width"), in bytes."""
+        width, depth, batch = int(self.width), int(self.depth), int(self.batch_size)
+        per_pair = 4 * 4 * (3 * width * depth + 4 * (D + 2))  # activations, gradients and inputs of one pair
+        held_out = m * K // 10
+        characteristics = super().memory_terms(K, m, D)["K"][0]
+        return {"K": (characteristics + (per_pair * held_out if held_out > batch else 0),
+                      "the Euler characteristics, (K + 1) x m x D numbers, and the m K / 10 held-out pairs"),
+                "batch_size": (per_pair * batch if held_out <= batch else 0, "one training batch through the network"),
+                "width": (4 * 4 * width * width * depth, "the network's weights, gradients and Adam moments, "
+                                                        "width^2 x depth numbers")}
+
     # -- training -----------------------------------------------------------------------------------------------
     def _fit(self, velocity, m, rng) -> None:
         import torch
 
         data, init_rng, batch_rng = teacher(velocity, self.K_, self.T_, m, self.dim_, rng,
                                             float(self.validation_fraction))
-        self.velocity_ = velocity
-        self.characteristics_, self.grid_ = data.chars, data.grid
-        self.train_index_, self.val_index_ = data.train, data.val
+        self.velocity_, self.teacher_ = velocity, data
         self.nfe_fit_, self.nfe_per_sample_ = data.nfe, 1
         train = data.chars[:, data.train].reshape(-1, self.dim_)
         self.x_shift_, self.x_scale_ = train.mean(axis=0), _nonzero(train.std(axis=0))
         increments = np.diff(data.chars[:, data.train], axis=0) / (self.T_ / self.K_)
         self.u_scale_ = _nonzero(np.sqrt(np.mean(increments ** 2, axis=(0, 1))))
-        budget = int(self.max_steps)
-        steps = math.ceil(budget / ROUNDS)
+        rounds, steps, anneal = self._schedule(data.train.size)
         with training.torch_threads(int(self.n_threads)):
             self._chars_t = training.as_tensor(data.chars)
             self.net_ = training.mlp(self.dim_ + 2, self.dim_, int(self.width), int(self.depth), self.activation,
@@ -89,14 +106,15 @@ class NetworkGenerator(Generator):
                 for _ in range(steps):
                     yield self._loss(torch, self._batch(batch_rng, data.train, int(self.batch_size)))
 
-            log = training.train(self.net_, epochs=ROUNDS, steps_per_epoch=steps, lr=self.lr,
+            log = training.train(self.net_, epochs=rounds, steps_per_epoch=steps, lr=self.lr,
                                  batch_losses=batch_losses,
                                  validation_loss=lambda: self._validation_loss(torch, val_batch),
-                                 patience=int(self.patience), anneal="step", final_lr_ratio=0.01, label=self.name,
-                                 hint=f"lower lr (now {self.lr})")
+                                 patience=int(self.patience), anneal=anneal, final_lr_ratio=0.01, label=self.name,
+                                 hint=f"lower lr (now {self.lr}) or check the Euler characteristics for blow-up "
+                                      f"near t = T (lower T)")
         del self._chars_t
-        self.train_steps_, self.train_seconds_, self.best_round_ = log.steps, log.seconds, log.best_epoch
-        self.history_ = log.history
+        self.train_steps_, self.train_seconds_, self.history_ = log.steps, log.seconds, log.history
+        self.epochs_, self.best_epoch_ = log.epochs, log.best_epoch
 
     # -- the map ------------------------------------------------------------------------------------------------
     def _u(self, torch, s, t, x, net=None):
@@ -111,18 +129,21 @@ class NetworkGenerator(Generator):
         return x + (t - s)[:, None] * self._u(torch, s, t, x, net)
 
     def _map(self, z, s, t):
-        """The network's u (``training.DTYPE``), the step z + (t - s) u in float64."""
+        return self._apply(z, np.full(z.shape[0], s), np.full(z.shape[0], t))
+
+    def _apply(self, x: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """g(s_i, t_i, x_i) row by row, x (n, D), s and t (n,): the network's u (``training.DTYPE``), the step
+        x + (t - s) u in float64."""
         import torch
 
-        u = np.empty_like(z)
+        u = np.empty_like(x)
         with training.torch_threads(int(self.n_threads)), torch.no_grad():
-            for lo in range(0, z.shape[0], _EVAL_BATCH):
-                x = training.as_tensor(z[lo:lo + _EVAL_BATCH])
-                full = lambda v: torch.full((x.shape[0],), v, dtype=x.dtype)  # noqa: E731
-                u[lo:lo + _EVAL_BATCH] = self._u(torch, full(s), full(t), x).double().numpy()
+            for lo in range(0, x.shape[0], _EVAL_BATCH):
+                rows = slice(lo, lo + _EVAL_BATCH)
+                u[rows] = self._u(torch, *(training.as_tensor(a[rows]) for a in (s, t, x))).double().numpy()
         if not np.all(np.isfinite(u)):
             raise FloatingPointError(f"{self.name}: the network returned NaN or inf")
-        return z + (t - s) * u
+        return x + (t - s)[:, None] * u
 
 
 def _nonzero(scale: np.ndarray) -> np.ndarray:

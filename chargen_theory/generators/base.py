@@ -8,7 +8,7 @@ implement ``_fit`` and ``_map`` on validated arguments and declare which (s, t) 
 
 The teacher: distilling methods train on the same data, the K-step Euler characteristics of the velocity from m
 prior draws (``teacher``); equal ``rng`` seeds give every method the same characteristics and the same held-out
-split (the stream layout of ``CharacteristicGenerator.fit``).
+split (one stream layout: ``teacher``).
 """
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from .. import _validate
 from ..paths import Interpolant, get as get_path
 from ..velocity.base import NotFittedError
 
+MIN_M = 2
+"""The fewest prior draws ``fit`` accepts: one characteristic is held out for early stopping."""
 TIMES = ("any", "to_end", "endpoint")
 """What ``map(z, s, t)`` accepts: any 0 <= s <= t <= T (g(s, s, .) is the identity); t = T only ("to_end",
 g(T, T, .) the identity); or s = 0, t = T only ("endpoint")."""
@@ -56,6 +58,30 @@ def teacher(velocity, K: int, T: float, m: int, dim: int, rng: np.random.Generat
                     counted.nfe * m), init_rng, batch_rng)
 
 
+def _resolve_velocity(velocity, path: Interpolant, dim):
+    """(callable velocity(t, x), ambient dimension D). A Target is turned into its exact velocity on ``path``."""
+    from ..targets.base import Target
+
+    if isinstance(velocity, Target):
+        call = lambda t, x: velocity.velocity(t, x, path)  # noqa: E731
+    elif callable(velocity):
+        call = velocity
+    else:
+        raise ValueError("velocity: must be a callable velocity(t, x) -> (n, D), a fitted estimator, or a Target")
+    if dim is None:  # a fitted estimator's data dimension dim_ first: its ``dim`` may be a tuning-rule setting
+        for owner in (velocity, getattr(velocity, "target", None)):
+            for attr in ("dim_", "dim"):
+                value = getattr(owner, attr, None)
+                if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+                    dim = value
+                    break
+            if dim is not None:
+                break
+    if dim is None:
+        raise ValueError("dim: could not be inferred from the velocity (no .dim, .dim_ or .target.dim); pass dim=D")
+    return call, _validate.positive_int("dim", dim)
+
+
 class Generator:
     """Base class of the generators.
 
@@ -67,6 +93,8 @@ class Generator:
 
     name: str = "generator"
     TIMES: str = "any"
+    PANEL: bool = False
+    """Whether the report draws this generator's 2-D panel (``reporting.panels``: needs ``teacher_``)."""
 
     # -- to implement (arguments already validated) ------------------------------------------------------------
     def _fit(self, velocity, m: int, rng: np.random.Generator) -> None:
@@ -90,8 +118,6 @@ class Generator:
         ``dim`` (D) is inferred from ``velocity.dim_``, an integer ``.dim`` or ``.target.dim`` when not given.
         Deterministic for a given ``rng`` state.
         """
-        from ..characteristic import MIN_M, _resolve_velocity
-
         path = get_path(path)
         K = _validate.positive_int("K", K)
         T = _validate.end_time("T", T)
@@ -103,6 +129,16 @@ class Generator:
         self.path_, self.K_, self.T_, self.dim_ = path, K, T, dim
         self._fit(call, m, rng)
         return self
+
+    def diagnostics(self, z: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+        """The generator's own measurements on prior points z (n, D) of a fitted generator, {name: value}; none
+        by default."""
+        return {}
+
+    def memory_terms(self, K: int, m: int, D: int) -> dict[str, tuple[int, str]]:
+        """A rough peak-memory estimate of fitting with K steps, m prior draws in D dimensions: {parameter: (bytes,
+        what)}; here the float64 Euler characteristics."""
+        return {"K": (8 * 3 * (K + 1) * (m + 1) * D, "the Euler characteristics, (K + 1) x m x D numbers")}
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "dim_"):

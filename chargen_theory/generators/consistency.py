@@ -45,7 +45,7 @@ class Consistency(NetworkGenerator):
 
     def _f(self, torch, k, x, net=None):
         """f(x, t_k) = x + (T - t_k) u(t_k, T, x)."""
-        s = training.as_tensor(self.grid_[k])
+        s = training.as_tensor(self.teacher_.grid[k])
         return self._g(torch, s, torch.full_like(s, self.T_), x, net)
 
     def _loss(self, torch, batch):

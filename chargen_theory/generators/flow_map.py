@@ -28,7 +28,7 @@ class FlowMap(NetworkGenerator):
     def _batch(self, rng, trajectories, size):
         traj = trajectories[rng.integers(trajectories.size, size=size)]
         k = rng.integers(self.K_, size=size)
-        s = self.grid_[k]
+        s = self.teacher_.grid[k]
         return traj, k, s, s + (self.T_ - s) * rng.uniform(size=size)
 
     def _loss(self, torch, batch):

@@ -23,13 +23,13 @@ def characteristics_panel(target, generator, rng: np.random.Generator, ax=None, 
     Parameters
     ----------
     target : object with ``sample(n, rng)`` and ``dim`` (the target of the flow, drawn at t = 1).
-    generator : a fitted CharacteristicGenerator (its stored Euler characteristics are drawn, no new velocity
-        evaluations).
+    generator : a fitted generator with ``teacher_`` (``generators.CharacteristicGenerator``: its stored Euler
+        characteristics are drawn, no new velocity evaluations).
     rng : numpy Generator for the target and one-step samples.
     ax : matplotlib Axes to draw on; a new Agg figure is made if None.
     n : number of target and of one-step samples.
     n_paths : number of held-out Euler characteristics drawn (solid), each with the learned characteristic
-        t_k -> g(0, t_k, z) on the same grid (dashed; omitted for an endpoint_only generator).
+        t_k -> g(0, t_k, z) on the same grid (dashed; only for a generator that maps any s <= t).
     coords : the two coordinates plotted (a projection when D > 2).
 
     Returns
@@ -60,11 +60,12 @@ def characteristics_panel(target, generator, rng: np.random.Generator, ax=None, 
     ax.scatter(x[:, i], x[:, j], s=3, alpha=0.35, color=colors[1], label=f"one-step g(0, {generator.T_:g}, z)",
                rasterized=True)
 
-    chars = generator.characteristics_[:, generator.val_index_[:n_paths]]  # (K + 1, n_paths, D)
+    data = generator.teacher_
+    chars = data.chars[:, data.val[:n_paths]]  # (K + 1, n_paths, D)
     ax.plot(chars[:, :, i], chars[:, :, j], color=colors[2], lw=1.0)
-    ax.plot([], [], color=colors[2], lw=1.0, label=f"Euler characteristics (K = {generator.K})")
-    if not generator.endpoint_only:
-        learned = np.stack([generator.map(chars[0], 0.0, t) for t in generator.grid_])
+    ax.plot([], [], color=colors[2], lw=1.0, label=f"Euler characteristics (K = {generator.K_})")
+    if generator.TIMES == "any":
+        learned = np.stack([generator.map(chars[0], 0.0, t) for t in data.grid])
         ax.plot(learned[:, :, i], learned[:, :, j], color=colors[3], lw=1.0, ls="--")
         ax.plot([], [], color=colors[3], lw=1.0, ls="--", label="learned g(0, t_k, z)")
     ax.scatter(chars[0, :, i], chars[0, :, j], s=12, color="k", zorder=3, label="z (start)")
@@ -76,19 +77,20 @@ def characteristics_panel(target, generator, rng: np.random.Generator, ax=None, 
 
 
 def sweep_panels(cfg, out) -> list[Path]:
-    """For every ``chargen_vs_n`` family (target, its parameters, estimator, ...) of a 2-D target in ``cfg`` with the
-    characteristic (or endpoint) generator: refit
+    """For every ``chargen_vs_n`` family (target, its parameters, estimator, ...) of a 2-D target in ``cfg`` with a
+    generator that asks for a panel (``Generator.PANEL``: characteristic, endpoint): refit
     its seed-0 unit at the largest n from the sweep's own random stream, i.e. the generator of that results row,
     and save ``out``/figures/panel_<target>_<estimator>_<cell id>_<config name>.png. Returns the paths written.
 
     Costs one extra cell per family; ``chargen_theory.report.write_report`` links the panels.
     """
+    from .. import generators
     from ..study import cells, sweep
 
     largest = {}
     for unit in sweep.units(cfg):
         if (unit.experiment != "chargen_vs_n" or unit.seed != 0 or unit.cell["D"] != 2
-                or unit.cell["generator"] not in ("characteristic", "endpoint")):
+                or not generators.generator_class(unit.cell["generator"]).PANEL):
             continue
         family = cells.cell_id(unit.experiment, {k: v for k, v in unit.cell.items() if k != "n"})
         if family not in largest or unit.cell["n"] > largest[family].cell["n"]:
@@ -109,7 +111,7 @@ def _panel(unit, figures: Path, family: str, config: str) -> Path:
     from ..study.experiments.chargen_vs_n import ledger_run
 
     with sweep.replay(unit) as (cell, rng):
-        generator = ledger_run(cell, rng).generator.model_  # the CharacteristicGenerator
+        generator = ledger_run(cell, rng).generator
     fig = characteristics_panel(build.target(cell), generator, np.random.default_rng(0))
     fig.suptitle(f"{cell['target']}, {cell['estimator']}: n = {cell['n']}, m = {cell['m']}, K = {cell['K']}, "
                  f"T = {cell['T']:g} (seed 0)", fontsize="small")

@@ -139,7 +139,7 @@ def memory(cell: dict) -> dict:
 def validate(cell: dict) -> None:
     """Before any work (on the cell with its schedules resolved): m >= the generator's minimum and the exact flow to
     T available (``build.check_end_time``); the generator's own options are checked when the config builds it."""
-    from ...characteristic import MIN_M
+    from ...generators.base import MIN_M
 
     if cell["m"] < MIN_M:
         raise ValueError(f"m: must be an integer >= {MIN_M} (the generator holds one characteristic out), "
