@@ -183,21 +183,18 @@ def test_an_edited_plugin_is_refused_in_the_process_that_imported_it(plugin_dir)
         ct.plugins.require([("_plug_est", "0" * 64, None)])
 
 
-def test_a_name_registered_outside_any_plugin_is_refused_by_a_parallel_run(tmp_path):
+def test_a_name_registered_outside_any_plugin_is_refused_by_a_parallel_run(tmp_path, scratch_registries):
     class Local(ct.velocity.VelocityEstimator):
         def __init__(self):
             pass
 
     ct.velocity.register("_plug_local", Local)
-    try:
-        cfg = ct.config.loads('[[experiment]]\nkind = "velocity_vs_n"\ntarget = "8gaussians"\n'
-                              'estimator = "_plug_local"\nn = 10\n')
-        with pytest.raises(ValueError, match=r"^plugins: estimator '_plug_local' is registered by module "
-                                             r"'.*test_plugins', which worker processes do not import"):
-            ct.sweep.run(cfg, tmp_path / "out", jobs=2)
-        assert not (tmp_path / "out").exists()
-    finally:
-        ct.velocity._USER.pop("_plug_local")
+    cfg = ct.config.loads('[[experiment]]\nkind = "velocity_vs_n"\ntarget = "8gaussians"\n'
+                          'estimator = "_plug_local"\nn = 10\n')
+    with pytest.raises(ValueError, match=r"^plugins: estimator '_plug_local' is registered by module "
+                                         r"'.*test_plugins', which worker processes do not import"):
+        ct.sweep.run(cfg, tmp_path / "out", jobs=2)
+    assert not (tmp_path / "out").exists()
 
 
 def test_entry_point_plugins_load_automatically_here_and_in_workers(tmp_path):
