@@ -1,6 +1,6 @@
-"""Plugins: user modules and entry points that register estimators, targets and experiment kinds, loaded in the main
-process and in every worker; their source in the cache keys of exactly the cells that use them; a broken plugin
-stops the run with one line and writes nothing."""
+"""Plugins: user modules and entry points that register estimators, generators, targets and experiment kinds, loaded
+in the main process and in every worker; their source in the cache keys of exactly the cells that use them; a broken
+plugin stops the run with one line and writes nothing."""
 import hashlib
 import json
 import os
@@ -151,6 +151,66 @@ def test_editing_a_plugin_recomputes_exactly_its_cells(tmp_path):
     assert edited["units_computed"] == 2  # the two _plug_halved cells; kde and w2_floor cells come from the cache
     assert keys <= keys_after and len(keys_after) == 8
     pd.testing.assert_frame_equal(ct.sweep.comparable(table), ct.sweep.comparable(table_after))
+
+
+GENERATOR_PLUGIN = textwrap.dedent('''
+    """A user's generator: the Euler reference moved by SHIFT."""
+    import chargen_theory as ct
+    from chargen_theory.generators.euler import Euler
+
+    SHIFT = 0.0
+
+
+    class ShiftedEuler(Euler):
+        name = "_plug_shifted"
+
+        def _map(self, z, s, t):
+            return super()._map(z, s, t) + SHIFT
+
+
+    ct.generators.register("_plug_shifted", ShiftedEuler)
+''')
+LEDGER_1D = textwrap.dedent("""
+    [[experiment]]
+    kind = "chargen_vs_n"
+    target = { name = "gaussian", mean = [0.0], cov = [[1.0]] }
+    estimator = { name = "kde", bandwidth = 0.3 }
+    generator = ["_plug_shifted", "euler"]
+    n = [20, 40]
+    m = 20
+    K = 4
+    T = 0.9
+    n_test = 40
+    w2_n = 40
+    n_eval = 40
+    n_bracket = 40
+    n_lower = 40
+""")
+
+
+def test_editing_a_plugin_generator_recomputes_exactly_its_cells(tmp_path):
+    (tmp_path / "_plug_gen.py").write_text(GENERATOR_PLUGIN)
+    (tmp_path / "c.toml").write_text(LEDGER_1D)
+    args, env = ["run", "c.toml", "--out", "out", "--jobs", "1", "--no-report", "--plugin", "_plug_gen"], _env()
+
+    def run() -> tuple[dict, pd.DataFrame, set]:
+        done = _cli(args, tmp_path, env)
+        assert done.returncode == 0, done.stderr
+        table = ct.sweep.comparable(pd.read_csv(tmp_path / "out" / "results.csv")).set_index(["generator", "n"])
+        return (json.loads((tmp_path / "out" / "run.json").read_text()), table,
+                {p.name for p in (tmp_path / "out" / "cache").glob("*.json")})
+
+    first, table, keys = run()
+    assert first["units_computed"] == 4 and len(keys) == 4 and set(table["status"]) == {"ok"}
+    assert first["plugins"][0]["registered"] == {"generator": ["_plug_shifted"]}
+    assert (table.loc["_plug_shifted", "fit_error"] == 0.0).all()  # the Euler reference itself
+    (tmp_path / "_plug_gen.py").write_text(GENERATOR_PLUGIN.replace("SHIFT = 0.0", "SHIFT = 0.5"))
+    edited, table_after, keys_after = run()
+    assert edited["units_computed"] == 2  # the two _plug_shifted cells; the euler cells come from the cache
+    assert keys <= keys_after and len(keys_after) == 6
+    pd.testing.assert_frame_equal(table.loc["euler"], table_after.loc["euler"])
+    # every sample moved by 0.5: its coupling distance to the Euler reference is 0.5
+    assert table_after.loc["_plug_shifted", "fit_error"].to_numpy() == pytest.approx([0.5, 0.5])
 
 
 def test_cells_that_use_no_plugin_keep_their_keys(plugin_dir):

@@ -38,6 +38,7 @@ import numpy as np
 
 from ...registry import Registry
 from .. import cells
+from . import build  # noqa: F401 - ``experiments.build``: a cell's target and estimator, for every kind
 
 REQUIRED = "<required>"
 """Default marking a parameter that a config must give."""
