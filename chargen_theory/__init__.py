@@ -43,7 +43,7 @@ _LAYERS = {  # public name -> the package that holds the module (the other maths
 }
 _SUBMODULES = (
     "paths", "targets", "solvers", "metrics", "velocity", "testing", "characteristic", "error_ledger", "training",
-    "smoothing", "generators", "cli", "study", "verdicts", "reporting", *_LAYERS,
+    "smoothing", "generators", "registry", "cli", "study", "verdicts", "reporting", *_LAYERS,
 )
 _EXPORTS = {"CharacteristicGenerator": "characteristic", "ledger": "error_ledger"}
 

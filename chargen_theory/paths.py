@@ -4,7 +4,8 @@ Every interpolant has alpha(0) = 1, beta(0) = 0, alpha(1) = 0, beta(1) = 1 and v
 dbeta`` (t: float or array, returns the same shape, float64). It owns the formulas every other module uses (the way
 flow_matching's probability paths own ``sample`` and the velocity conversion): the interpolated point ``sample``,
 the conditional velocity ``conditional_velocity``, the regression data ``training_pairs`` and the velocity from a
-posterior mean ``velocity_from_posterior_mean`` (docs/theory.md section 2). ``get(name)`` returns a registered one.
+posterior mean ``velocity_from_posterior_mean`` (docs/theory.md section 2). ``get(name)`` returns a registered one;
+a new path is one ``Interpolant`` entry in ``PATHS``.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import _validate
+from .registry import Registry
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def _follmer_dalpha(t):
 
 _HALF_PI = 0.5 * np.pi
 
-PATHS: dict[str, Interpolant] = {
+PATHS = Registry("path", builtin={
     "linear": Interpolant(
         "linear",
         alpha=_f(lambda t: 1.0 - t),
@@ -120,16 +121,16 @@ PATHS: dict[str, Interpolant] = {
         dbeta=_f(lambda t: _HALF_PI * np.sin(_HALF_PI * (1.0 - t))),
         description="trigonometric: alpha = cos(pi t / 2), beta = sin(pi t / 2)",
     ),
-}
+})
 
 
 def get(name: str | Interpolant) -> Interpolant:
     """The interpolant registered as ``name`` ("linear", "follmer", "trig"); an Interpolant is returned as is."""
     if isinstance(name, Interpolant):
         return name
-    return PATHS[_validate.choice("path", name, PATHS)]
+    return PATHS.get(name)
 
 
 def names() -> list[str]:
     """Registered path names."""
-    return sorted(PATHS)
+    return PATHS.names()

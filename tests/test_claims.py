@@ -8,12 +8,6 @@ import chargen_theory as ct
 from chargen_theory import claims
 
 
-@pytest.fixture
-def scratch_registry(monkeypatch):
-    """Let a test register claims without leaking them into other tests."""
-    monkeypatch.setattr(claims, "_REGISTRY", dict(claims._REGISTRY))
-
-
 def test_required_claims_are_registered():
     required = {"euler_first_order", "chargen_velocity_rate", "chargen_end_to_end", "fm_end_to_end_gao2024",
                 "chargen_manifold_rate", "velocity_fixed_T_parametric", "empirical_w2_1d", "empirical_w2_1d_gaussian",
@@ -181,7 +175,7 @@ def test_from_dict_rejects_bad_specs(spec, match):
         claims.from_dict(spec)
 
 
-def test_register_adds_a_claim_and_refuses_a_different_one_under_a_taken_id(scratch_registry):
+def test_register_adds_a_claim_and_refuses_a_different_one_under_a_taken_id(scratch_registries):
     c = claims.from_dict({"id": "user_rate", "quantity": "w2", "variable": "n", "exponent": -0.3})
     assert claims.register(c) is c
     assert claims.get("user_rate") == c and "user_rate" in claims.names()

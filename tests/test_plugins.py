@@ -1,6 +1,6 @@
-"""Plugins: user modules and entry points that register estimators, targets and experiment kinds, loaded in the main
-process and in every worker; their source in the cache keys of exactly the cells that use them; a broken plugin
-stops the run with one line and writes nothing."""
+"""Plugins: user modules and entry points that register estimators, generators, targets and experiment kinds, loaded
+in the main process and in every worker; their source in the cache keys of exactly the cells that use them; a broken
+plugin stops the run with one line and writes nothing."""
 import hashlib
 import json
 import os
@@ -153,6 +153,66 @@ def test_editing_a_plugin_recomputes_exactly_its_cells(tmp_path):
     pd.testing.assert_frame_equal(ct.sweep.comparable(table), ct.sweep.comparable(table_after))
 
 
+GENERATOR_PLUGIN = textwrap.dedent('''
+    """A user's generator: the Euler reference moved by SHIFT."""
+    import chargen_theory as ct
+    from chargen_theory.generators.euler import Euler
+
+    SHIFT = 0.0
+
+
+    class ShiftedEuler(Euler):
+        name = "_plug_shifted"
+
+        def _map(self, z, s, t):
+            return super()._map(z, s, t) + SHIFT
+
+
+    ct.generators.register("_plug_shifted", ShiftedEuler)
+''')
+LEDGER_1D = textwrap.dedent("""
+    [[experiment]]
+    kind = "chargen_vs_n"
+    target = { name = "gaussian", mean = [0.0], cov = [[1.0]] }
+    estimator = { name = "kde", bandwidth = 0.3 }
+    generator = ["_plug_shifted", "euler"]
+    n = [20, 40]
+    m = 20
+    K = 4
+    T = 0.9
+    n_test = 40
+    w2_n = 40
+    n_eval = 40
+    n_bracket = 40
+    n_lower = 40
+""")
+
+
+def test_editing_a_plugin_generator_recomputes_exactly_its_cells(tmp_path):
+    (tmp_path / "_plug_gen.py").write_text(GENERATOR_PLUGIN)
+    (tmp_path / "c.toml").write_text(LEDGER_1D)
+    args, env = ["run", "c.toml", "--out", "out", "--jobs", "1", "--no-report", "--plugin", "_plug_gen"], _env()
+
+    def run() -> tuple[dict, pd.DataFrame, set]:
+        done = _cli(args, tmp_path, env)
+        assert done.returncode == 0, done.stderr
+        table = ct.sweep.comparable(pd.read_csv(tmp_path / "out" / "results.csv")).set_index(["generator", "n"])
+        return (json.loads((tmp_path / "out" / "run.json").read_text()), table,
+                {p.name for p in (tmp_path / "out" / "cache").glob("*.json")})
+
+    first, table, keys = run()
+    assert first["units_computed"] == 4 and len(keys) == 4 and set(table["status"]) == {"ok"}
+    assert first["plugins"][0]["registered"] == {"generator": ["_plug_shifted"]}
+    assert (table.loc["_plug_shifted", "fit_error"] == 0.0).all()  # the Euler reference itself
+    (tmp_path / "_plug_gen.py").write_text(GENERATOR_PLUGIN.replace("SHIFT = 0.0", "SHIFT = 0.5"))
+    edited, table_after, keys_after = run()
+    assert edited["units_computed"] == 2  # the two _plug_shifted cells; the euler cells come from the cache
+    assert keys <= keys_after and len(keys_after) == 6
+    pd.testing.assert_frame_equal(table.loc["euler"], table_after.loc["euler"])
+    # every sample moved by 0.5: its coupling distance to the Euler reference is 0.5
+    assert table_after.loc["_plug_shifted", "fit_error"].to_numpy() == pytest.approx([0.5, 0.5])
+
+
 def test_cells_that_use_no_plugin_keep_their_keys(plugin_dir):
     tiny = ct.config.load(cli.CONFIG_DIR / "tiny.toml")
     before = [u.key for u in ct.sweep.units(tiny)]
@@ -183,21 +243,18 @@ def test_an_edited_plugin_is_refused_in_the_process_that_imported_it(plugin_dir)
         ct.plugins.require([("_plug_est", "0" * 64, None)])
 
 
-def test_a_name_registered_outside_any_plugin_is_refused_by_a_parallel_run(tmp_path):
+def test_a_name_registered_outside_any_plugin_is_refused_by_a_parallel_run(tmp_path, scratch_registries):
     class Local(ct.velocity.VelocityEstimator):
         def __init__(self):
             pass
 
     ct.velocity.register("_plug_local", Local)
-    try:
-        cfg = ct.config.loads('[[experiment]]\nkind = "velocity_vs_n"\ntarget = "8gaussians"\n'
-                              'estimator = "_plug_local"\nn = 10\n')
-        with pytest.raises(ValueError, match=r"^plugins: estimator '_plug_local' is registered by module "
-                                             r"'.*test_plugins', which worker processes do not import"):
-            ct.sweep.run(cfg, tmp_path / "out", jobs=2)
-        assert not (tmp_path / "out").exists()
-    finally:
-        ct.velocity._USER.pop("_plug_local")
+    cfg = ct.config.loads('[[experiment]]\nkind = "velocity_vs_n"\ntarget = "8gaussians"\n'
+                          'estimator = "_plug_local"\nn = 10\n')
+    with pytest.raises(ValueError, match=r"^plugins: estimator '_plug_local' is registered by module "
+                                         r"'.*test_plugins', which worker processes do not import"):
+        ct.sweep.run(cfg, tmp_path / "out", jobs=2)
+    assert not (tmp_path / "out").exists()
 
 
 def test_entry_point_plugins_load_automatically_here_and_in_workers(tmp_path):

@@ -42,8 +42,7 @@ def test_parameter_errors_name_the_parameter():
         ct.targets.get("gaussian", cov=[[1.0]])
 
 
-def test_register(monkeypatch):
-    monkeypatch.setattr(ct.targets, "_REGISTRY", dict(ct.targets._REGISTRY))
+def test_register(scratch_registries):
     ct.targets.register("unit_box", lambda dim=1: ct.targets.get("box", low=[0.0] * dim, high=[1.0] * dim))
     assert "unit_box" in ct.targets.names()
     assert ct.targets.get("unit_box", dim=3).dim == 3
@@ -148,8 +147,8 @@ BROKEN = {  # rule id -> a target class that breaks it (registered as "normal2",
 }
 
 
-def test_a_user_registered_target_passes(monkeypatch):
-    monkeypatch.setitem(ct.targets._REGISTRY, "normal2", Normal2)
+def test_a_user_registered_target_passes(scratch_registries):
+    ct.targets.register("normal2", Normal2)
     check_target("normal2", {"shift": 1.0})
 
 
@@ -158,8 +157,8 @@ def test_every_target_rule_has_a_broken_target():
 
 
 @pytest.mark.parametrize("rule", list(BROKEN))
-def test_a_broken_target_fails_the_rule_it_breaks(rule, monkeypatch):
-    monkeypatch.setitem(ct.targets._REGISTRY, "normal2", BROKEN[rule])
+def test_a_broken_target_fails_the_rule_it_breaks(rule, scratch_registries):
+    ct.targets.register("normal2", BROKEN[rule])
     check = dict(target_checks("normal2", {"shift": 1.0}))[rule]
     with pytest.raises(AssertionError, match=f"^{rule}: "):
         check()
@@ -171,8 +170,8 @@ class TwoFaults(WrongName, Float32Samples):
     pass
 
 
-def test_check_target_reports_every_broken_rule_at_once(monkeypatch):
-    monkeypatch.setitem(ct.targets._REGISTRY, "normal2", TwoFaults)
+def test_check_target_reports_every_broken_rule_at_once(scratch_registries):
+    ct.targets.register("normal2", TwoFaults)
     with pytest.raises(AssertionError) as info:
         check_target("normal2")
     message = str(info.value)

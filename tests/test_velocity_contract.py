@@ -74,8 +74,8 @@ class ShrinkToMean(VelocityEstimator):
         return self.scale * (self.mean_ - x) * (1.0 + t[:, None])
 
 
-def test_user_registered_estimator_is_listed_built_and_passes(monkeypatch):
-    monkeypatch.setitem(velocity._USER, "shrink", ShrinkToMean)
+def test_user_registered_estimator_is_listed_built_and_passes(scratch_registries):
+    velocity.register("shrink", ShrinkToMean)
     assert "shrink" in velocity.names()
     est = velocity.get("shrink", scale=2.0)
     assert isinstance(est, ShrinkToMean) and est.get_params() == {"scale": 2.0}
@@ -84,8 +84,7 @@ def test_user_registered_estimator_is_listed_built_and_passes(monkeypatch):
     assert not hasattr(est, "mean_")  # the checks fit clones, never the instance given
 
 
-def test_register_adds_a_name_and_refuses_duplicates_and_non_estimators(monkeypatch):
-    monkeypatch.setattr(velocity, "_USER", {})
+def test_register_adds_a_name_and_refuses_duplicates_and_non_estimators(scratch_registries):
     velocity.register("shrink", ShrinkToMean)
     assert velocity.estimator_class("shrink") is ShrinkToMean
     with pytest.raises(ValueError, match="already registered"):
@@ -233,8 +232,8 @@ def test_a_broken_estimator_fails_the_rule_it_breaks(rule):
         check_velocity_estimator(BROKEN[rule]())
 
 
-def test_get_params_must_return_the_arguments_given_to_a_name(monkeypatch):
-    monkeypatch.setitem(velocity._USER, "doubles", DoublesScaleInInit)
+def test_get_params_must_return_the_arguments_given_to_a_name(scratch_registries):
+    velocity.register("doubles", DoublesScaleInInit)
     check = dict(velocity_estimator_checks("doubles", {"scale": 1.0}))["get_params_returns_the_constructor_arguments"]
     with pytest.raises(AssertionError, match="does not return the constructor arguments"):
         check()

@@ -12,50 +12,40 @@ and ``gen.sample(n, rng, steps=1)`` return (n, D) float64 (contract: ``base.Gene
 
 Every network method uses ``chargen_theory.training`` (the same MLP family, Adam, cosine schedule, early stopping)
 with a budget in optimizer steps (``max_steps``) and trains on the same teacher data (``teacher``). Modules are
-imported on first use.
+imported on first use. A built-in generator is one module here plus its one line in ``GENERATORS``
+(``"name": "module:Class"``); a user's is ``register(name, cls)``.
 """
 from __future__ import annotations
 
-import importlib
-
 from .. import _validate
+from ..registry import Registry, subclass_of
 from .base import TIMES, Generator, Teacher, teacher
 
-_BUILTIN = {  # name -> (module, class), imported by get()
-    "characteristic": ("characteristic", "CharacteristicGenerator"),
-    "endpoint": ("characteristic", "Endpoint"),
-    "euler": ("euler", "Euler"),
-    "flow_map": ("flow_map", "FlowMap"),
-    "consistency": ("consistency", "Consistency"),
-}
-_USER: dict[str, type] = {}
+GENERATORS = Registry(
+    "generator", subclass_of(Generator, "chargen_theory.generators.Generator"), package=__name__, builtin={
+        "characteristic": "characteristic:CharacteristicGenerator",
+        "endpoint": "characteristic:Endpoint",
+        "euler": "euler:Euler",
+        "flow_map": "flow_map:FlowMap",
+        "consistency": "consistency:Consistency",
+    })
 
 
 def register(name: str, cls: type) -> None:
     """Add a user's generator class under a new ``name``: subclass ``Generator``, store every ``__init__``
     argument unchanged under its own name, implement ``_fit`` and ``_map``, set ``TIMES``; then check it with
     ``chargen_theory.testing.check_generator(name)``. ValueError if the name is taken or cls is no Generator."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"name: must be a non-empty string, got {name!r}")
-    if name in _BUILTIN or name in _USER:
-        raise ValueError(f"name: {name!r} is already registered")
-    if not (isinstance(cls, type) and issubclass(cls, Generator)):
-        raise ValueError(f"cls: must be a subclass of chargen_theory.generators.Generator, got {cls!r}")
-    _USER[name] = cls
+    GENERATORS.add(name, cls)
 
 
 def names() -> list[str]:
     """Registered generator names, sorted."""
-    return sorted([*_BUILTIN, *_USER])
+    return GENERATORS.names()
 
 
 def generator_class(name: str) -> type:
     """The class registered as ``name``; ValueError listing the names for an unknown one."""
-    _validate.choice("generator", name, names())
-    if name in _USER:
-        return _USER[name]
-    module, cls = _BUILTIN[name]
-    return getattr(importlib.import_module(f".{module}", __name__), cls)
+    return GENERATORS.get(name)
 
 
 def get(name: str, **hyperparameters) -> Generator:
@@ -65,4 +55,4 @@ def get(name: str, **hyperparameters) -> Generator:
     return cls(**hyperparameters)
 
 
-__all__ = ["TIMES", "Generator", "Teacher", "generator_class", "get", "names", "register", "teacher"]
+__all__ = ["GENERATORS", "TIMES", "Generator", "Teacher", "generator_class", "get", "names", "register", "teacher"]

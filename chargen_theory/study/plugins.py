@@ -234,37 +234,29 @@ def _strings(value) -> set[str]:
 
 
 # -- the registries ----------------------------------------------------------------------------------------------------
+def _registries() -> tuple[tuple[str, object], ...]:
+    """(label, Registry) of every registry a plugin may add to and a cell may name: estimators, generators, targets,
+    experiment kinds (paths take no additions; claims sit above this layer and name no cell)."""
+    from . import experiments
+    from .. import generators, targets, velocity
+
+    return (("estimator", velocity.ESTIMATORS), ("generator", generators.GENERATORS), ("target", targets.TARGETS),
+            ("experiment", experiments.KINDS))
+
+
 def _owners() -> dict[tuple[str, str], str | None]:
-    """(registry, name) -> the module that defines the registered object (None when it cannot tell)."""
-    from . import experiments
-    from .. import generators, targets, velocity
-
-    owners = {("estimator", n): velocity._USER[n].__module__ if n in velocity._USER else "chargen_theory.velocity"
-              for n in velocity.names()}
-    owners |= {("generator", n): generators._USER[n].__module__ if n in generators._USER
-               else "chargen_theory.generators" for n in generators.names()}
-    owners |= {("target", n): getattr(targets._REGISTRY[n], "__module__", None) for n in targets.names()}
-    owners |= {("experiment", n): getattr(experiments.get(n).run, "__module__", None) for n in experiments.names()}
-    return owners
-
-
-def _registries() -> tuple[dict, ...]:
-    """The registries a plugin may add to: estimators, generators, targets, experiment kinds."""
-    from . import experiments
-    from .. import generators, targets, velocity
-
-    return velocity._USER, generators._USER, targets._REGISTRY, experiments._KINDS
+    """(registry label, name) -> the module that defines the registered object (None when it cannot tell)."""
+    return {(label, name): registry.owner(name) for label, registry in _registries() for name in registry.names()}
 
 
 def _snapshot() -> tuple[dict, ...]:
-    return tuple(dict(registry) for registry in _registries())
+    return tuple(registry.snapshot() for _, registry in _registries())
 
 
 def _restore(saved: tuple[dict, ...]) -> None:
     """Put the registries back as they were at ``saved = _snapshot()``."""
-    for registry, content in zip(_registries(), saved):
-        registry.clear()
-        registry.update(content)
+    for (_, registry), state in zip(_registries(), saved):
+        registry.restore(state)
 
 
 def _undo(saved: tuple[dict, ...], owners: dict, modules: set) -> None:

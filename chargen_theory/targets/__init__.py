@@ -4,57 +4,57 @@
 Every target has ``name``, ``dim`` (ambient D), ``intrinsic_dim`` (d*), ``params`` (its constructor arguments,
 JSON-serialisable: ``get(t.name, **t.params)`` rebuilds it), ``sample(n, rng)``, ``log_prob(x)`` (where a density
 exists), ``posterior_mean(a, b, x)``, ``velocity(t, x, path)`` and ``flow_map(z, t, path)`` (closed form only).
+A built-in target is one module here plus its one line in ``TARGETS`` (``"name": "module:factory"``).
 """
 from __future__ import annotations
 
 import inspect
 from typing import Callable
 
-from .. import _validate
+from ..registry import Registry
 from .base import Target
 from .box import Box, BoxMixture
 from .gaussian import Gaussian
 from .mixture import GaussianMixture
-from .named import checkerboard, eight_gaussians, grid, rings
 from .sphere import ConcentricSpheres, Sphere
 from .subspace import Subspace
 
-_REGISTRY: dict[str, Callable[..., Target]] = {
-    "gaussian": Gaussian,
-    "gmm": GaussianMixture,
-    "box": Box,
-    "box_mixture": BoxMixture,
-    "sphere": Sphere,
-    "spheres": ConcentricSpheres,
-    "subspace": Subspace,
-    "8gaussians": eight_gaussians,
-    "grid": grid,
-    "checkerboard": checkerboard,
-    "rings": rings,
-}
+
+def _check_factory(factory) -> None:
+    if not callable(factory):
+        raise ValueError("factory: must be callable")
+
+
+TARGETS = Registry("target", _check_factory, package=__name__, builtin={
+    "gaussian": "gaussian:Gaussian",
+    "gmm": "mixture:GaussianMixture",
+    "box": "box:Box",
+    "box_mixture": "box:BoxMixture",
+    "sphere": "sphere:Sphere",
+    "spheres": "sphere:ConcentricSpheres",
+    "subspace": "subspace:Subspace",
+    "8gaussians": "named:eight_gaussians",
+    "grid": "named:grid",
+    "checkerboard": "named:checkerboard",
+    "rings": "named:rings",
+})
 
 
 def register(name: str, factory: Callable[..., Target]) -> None:
     """Register ``factory(**params) -> Target`` under ``name`` (a new name; re-registering raises ValueError); check
     it with ``chargen_theory.testing.check_target(name, params)``."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"name: must be a non-empty string, got {name!r}")
-    if name in _REGISTRY:
-        raise ValueError(f"name: {name!r} is already registered")
-    if not callable(factory):
-        raise ValueError("factory: must be callable")
-    _REGISTRY[name] = factory
+    TARGETS.add(name, factory)
 
 
 def names() -> list[str]:
     """Registered target names, sorted."""
-    return sorted(_REGISTRY)
+    return TARGETS.names()
 
 
 def get(name: str, **params) -> Target:
     """Build the target registered as ``name`` with keyword ``params``; ValueError for an unknown name (listing the
     valid ones) or an unknown / missing parameter (naming it)."""
-    factory = _REGISTRY[_validate.choice("target", name, _REGISTRY)]
+    factory = TARGETS.get(name)
     signature = inspect.signature(factory)
     allowed = [p for p in signature.parameters if p != "self"]
     for key in params:
@@ -67,5 +67,5 @@ def get(name: str, **params) -> Target:
     return factory(**params)
 
 
-__all__ = ["Target", "Gaussian", "GaussianMixture", "Box", "BoxMixture", "Sphere", "ConcentricSpheres", "Subspace",
-           "get", "names", "register"]
+__all__ = ["TARGETS", "Target", "Gaussian", "GaussianMixture", "Box", "BoxMixture", "Sphere", "ConcentricSpheres",
+           "Subspace", "get", "names", "register"]

@@ -5,25 +5,26 @@
 Built in: "oracle" (exact, a control), "empirical" (exact velocity of the empirical measure: memorises the
 samples), "kde", "nadaraya_watson", "knn", "mlp", "sklearn" (any scikit-learn regressor, by class name; or wrap an
 instance with ``from_sklearn``). Estimator modules are imported on first use, so listing names does not load
-torch or scikit-learn.
+torch or scikit-learn. A built-in estimator is one module here plus its one line in ``ESTIMATORS``
+(``"name": "module:Class"``); a user's is ``register(name, cls)``.
 """
 from __future__ import annotations
 
-import importlib
-
 from .. import _validate
+from ..registry import Registry, subclass_of
 from .base import NotFittedError, VelocityEstimator
 
-_BUILTIN = {  # name -> (module, class), imported by get()
-    "oracle": ("oracle", "OracleVelocity"),
-    "empirical": ("empirical", "EmpiricalVelocity"),
-    "kde": ("kde", "KDEVelocity"),
-    "nadaraya_watson": ("nadaraya_watson", "NadarayaWatsonVelocity"),
-    "knn": ("knn", "KNNVelocity"),
-    "mlp": ("mlp", "MLPVelocity"),
-    "sklearn": ("sklearn", "SklearnVelocity"),
-}
-_USER: dict[str, type] = {}
+ESTIMATORS = Registry(
+    "velocity estimator", subclass_of(VelocityEstimator, "chargen_theory.velocity.VelocityEstimator"),
+    package=__name__, builtin={
+        "oracle": "oracle:OracleVelocity",
+        "empirical": "empirical:EmpiricalVelocity",
+        "kde": "kde:KDEVelocity",
+        "nadaraya_watson": "nadaraya_watson:NadarayaWatsonVelocity",
+        "knn": "knn:KNNVelocity",
+        "mlp": "mlp:MLPVelocity",
+        "sklearn": "sklearn:SklearnVelocity",
+    })
 
 
 def register(name: str, cls: type) -> None:
@@ -46,27 +47,17 @@ def register(name: str, cls: type) -> None:
 
     Raises ValueError if ``name`` is taken or ``cls`` is not a VelocityEstimator subclass.
     """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"name: must be a non-empty string, got {name!r}")
-    if name in _BUILTIN or name in _USER:
-        raise ValueError(f"name: {name!r} is already registered")
-    if not (isinstance(cls, type) and issubclass(cls, VelocityEstimator)):
-        raise ValueError(f"cls: must be a subclass of chargen_theory.velocity.VelocityEstimator, got {cls!r}")
-    _USER[name] = cls
+    ESTIMATORS.add(name, cls)
 
 
 def names() -> list[str]:
     """Registered estimator names, sorted."""
-    return sorted([*_BUILTIN, *_USER])
+    return ESTIMATORS.names()
 
 
 def estimator_class(name: str) -> type:
     """The class registered as ``name``; ValueError listing the names for an unknown one."""
-    _validate.choice("velocity estimator", name, names())
-    if name in _USER:
-        return _USER[name]
-    module, cls = _BUILTIN[name]
-    return getattr(importlib.import_module(f".{module}", __name__), cls)
+    return ESTIMATORS.get(name)
 
 
 def get(name: str, **hyperparameters) -> VelocityEstimator:
@@ -85,4 +76,5 @@ def from_sklearn(estimator, **hyperparameters) -> VelocityEstimator:
     return get("sklearn", regressor=estimator, **hyperparameters)
 
 
-__all__ = ["NotFittedError", "VelocityEstimator", "estimator_class", "from_sklearn", "get", "names", "register"]
+__all__ = ["ESTIMATORS", "NotFittedError", "VelocityEstimator", "estimator_class", "from_sklearn", "get", "names",
+           "register"]

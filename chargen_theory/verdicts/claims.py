@@ -12,7 +12,8 @@ decay does not contradict the bound, only its sharpness) or "rate" (the error is
 Each claim carries its hypotheses as data: the target classes it covers (``targets``, TARGET_CLASSES), how T must
 behave (``time_regime``, TIME_REGIMES), the estimators it covers (``estimators``, ESTIMATOR_CLASSES), the quantity
 it bounds (``bounds``, BOUNDS), and how far it is established (``standing``, STANDINGS; ``source_ref``,
-``verified``). ``scope(claim, group, quantity)`` lists the hypotheses a fitted group breaks.
+``verified``). ``scope(claim, group, quantity)`` lists the hypotheses a fitted group breaks. A built-in claim is one
+``Claim(...)`` entry in ``CLAIMS``; a user's is ``register(claim)`` (``CLAIMS`` holds both).
 
     >>> import chargen_theory as ct
     >>> ct.claims.get("chargen_velocity_rate").exponent(d=2)
@@ -29,6 +30,7 @@ from dataclasses import dataclass, fields
 from fractions import Fraction
 
 from .. import _validate
+from ..registry import Registry
 
 VARIABLES = ("n", "h")
 DIMENSIONS = ("d", "d_star")
@@ -365,7 +367,8 @@ def _time_unmet(claim, T, classes, why, group) -> str:
     if regime in _REGULAR_PATH:
         from .. import paths
 
-        path = paths.PATHS.get(str(group.get("path")))
+        name = str(group.get("path"))
+        path = paths.get(name) if name in paths.PATHS else None
         if path is not None and path.singular_at_one:
             return (f"path {path.name}: alpha alpha' does not vanish at t = 1, so the score enters the velocity "
                     f"with another weight (claim needs {need})")
@@ -497,7 +500,15 @@ _RMS_NOTE = ("The results table measures W2 between two independent n-samples; b
              "E W2^2(sample, law) and by the triangle inequality it is <= 4 times that, so the RMS over seeds has the "
              "same rate as (E W2^2(mu_n, mu))^(1/2).")
 
-_BUILTIN = (
+
+def _check_claim(claim) -> None:
+    if not isinstance(claim, Claim):
+        raise ValueError(f"claim: must be a chargen_theory.claims.Claim, got {type(claim).__name__}")
+
+
+CLAIMS = Registry("claim", _check_claim, repeatable=True,
+                  taken="claim {name}: id already registered; registered ids: {names}",
+                  builtin={claim.id: claim for claim in (
     Claim(
         "euler_first_order", "euler_error", "h", 1.0, None, uses="d", kind="rate", slope_tolerance=0.05,
         targets=("any",), time_regime="fixed_T_lipschitz", estimators=("any",), bounds="euler", standing="stated",
@@ -818,29 +829,22 @@ _BUILTIN = (
                     "n^(-1/d) on [0, 1]^d, d >= 3"),
         verified="both abstracts read (Probab. Math. Statist. site, Project Euclid).",
     ),
-)
-
-_REGISTRY: dict[str, Claim] = {c.id: c for c in _BUILTIN}
+)})
 
 
 def names() -> list[str]:
     """Registered claim ids."""
-    return sorted(_REGISTRY)
+    return CLAIMS.names()
 
 
 def get(claim_id: str) -> Claim:
     """The registered claim ``claim_id``; ValueError listing the registered ids if unknown."""
-    return _REGISTRY[_validate.choice("claim", claim_id, _REGISTRY)]
+    return CLAIMS.get(claim_id)
 
 
 def register(claim: Claim) -> Claim:
     """Add ``claim`` to the registry (ValueError if its id is taken by a different claim) and return it."""
-    if not isinstance(claim, Claim):
-        raise ValueError(f"claim: must be a chargen_theory.claims.Claim, got {type(claim).__name__}")
-    if claim.id in _REGISTRY and _REGISTRY[claim.id] != claim:
-        raise ValueError(f"claim {claim.id}: id already registered; registered ids: {', '.join(names())}")
-    _REGISTRY[claim.id] = claim
-    return claim
+    return CLAIMS.add(getattr(claim, "id", None), claim)
 
 
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)"

@@ -15,6 +15,8 @@ Add a kind in one file::
         name="my_kind", run=run, parameters={"n": experiments.REQUIRED, "T": 1.0},
         measurements=("my_error",), fits=(experiments.Fit("my_error", "n", ("my_claim",)),), level=("n",)))
 
+A built-in kind is one module here defining ``KIND`` plus its one line in ``KINDS`` (``"name": "module:KIND"``).
+
 Parameter keys are the shared ones of chargen_theory.cells (``cells.PARAMETERS``: target, estimator, path, n, m, K
 (or h), T, d_star, D, n_eval, n_test, w2_n, generator) and any the kind declares with its own check in ``checks``
 (benchopt-style: a new kind with a new parameter is one file)::
@@ -34,8 +36,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ... import _validate
+from ...registry import Registry
 from .. import cells
+from . import build  # noqa: F401 - ``experiments.build``: a cell's target and estimator, for every kind
 
 REQUIRED = "<required>"
 """Default marking a parameter that a config must give."""
@@ -106,39 +109,37 @@ class Kind:
     memory: Callable[[dict], Mapping[str, tuple[int, str]]] | None = None
 
 
-_KINDS: dict[str, Kind] = {}
+def _check(kind) -> None:
+    if not isinstance(kind, Kind):
+        raise ValueError(f"kind: must be a chargen_theory.experiments.Kind, got {type(kind).__name__}")
+    unknown = [key for key in kind.parameters if key not in cells.PARAMETERS and key not in kind.checks]
+    if unknown:
+        raise ValueError(f"kind {kind.name}: parameter(s) {', '.join(unknown)} need a check in Kind.checks; shared "
+                         f"parameters: {', '.join(cells.PARAMETERS)}")
+
+
+KINDS = Registry("experiment", _check, package=__name__, repeatable=True,
+                 owner_of=lambda kind: getattr(kind.run, "__module__", None), builtin={
+                     "euler_vs_h": "euler_vs_h:KIND",
+                     "velocity_vs_n": "velocity_vs_n:KIND",
+                     "chargen_vs_n": "chargen_vs_n:KIND",
+                     "generator_budget": "generator_budget:KIND",
+                     "intrinsic_dim": "intrinsic_dim:KIND",
+                     "w2_floor": "w2_floor:KIND",
+                 })
 
 
 def register(kind: Kind) -> Kind:
     """Add ``kind`` to the registry and return it; ValueError if another kind already has its name (registering the
     same kind again is harmless)."""
-    if not isinstance(kind, Kind):
-        raise ValueError(f"kind: must be a chargen_theory.experiments.Kind, got {type(kind).__name__}")
-    if _KINDS.get(kind.name, kind) != kind:
-        raise ValueError(f"name: {kind.name!r} is already registered")
-    unknown = [key for key in kind.parameters if key not in cells.PARAMETERS and key not in kind.checks]
-    if unknown:
-        raise ValueError(f"kind {kind.name}: parameter(s) {', '.join(unknown)} need a check in Kind.checks; shared "
-                         f"parameters: {', '.join(cells.PARAMETERS)}")
-    _KINDS[kind.name] = kind
-    return kind
+    return KINDS.add(getattr(kind, "name", None), kind)
 
 
 def get(name: str) -> Kind:
     """The kind registered as ``name``; unknown names raise ValueError listing the registered ones."""
-    return _KINDS[_validate.choice("experiment", name, _KINDS)]
+    return KINDS.get(name)
 
 
 def names() -> list[str]:
     """Registered kind names, sorted."""
-    return sorted(_KINDS)
-
-
-def _register_builtin() -> None:
-    from . import chargen_vs_n, euler_vs_h, generator_budget, intrinsic_dim, velocity_vs_n, w2_floor
-
-    for module in (euler_vs_h, velocity_vs_n, chargen_vs_n, generator_budget, intrinsic_dim, w2_floor):
-        register(module.KIND)
-
-
-_register_builtin()
+    return KINDS.names()
