@@ -52,7 +52,7 @@ def test_built_in_hypotheses():
         for fit in kind.fits:
             for claim_id in fit.claims:
                 bounds = claims.get(claim_id).bounds
-                measured = claims.QUANTITY_BOUNDS[fit.quantity]
+                measured = kind.bounds[fit.quantity]
                 assert bounds == measured or (bounds, measured) == ("w2_target", "w2_law_XT"), (kind.name, claim_id)
 
 

@@ -91,6 +91,14 @@ class Kind:
     memory : optional ``memory(cell) -> {parameter: (bytes, what)}``, the kind's own peak-memory terms beyond the
         shared ones (``cells.memory_terms``), on the cell with its schedules resolved; config validation refuses a
         cell whose terms exceed the machine (``cells.check_memory``), naming the largest term's parameter.
+    bounds : measurement (or bracket quantity) -> what it measures, a ``claims.BOUNDS`` key: a claim bounding
+        something else is out of scope for its fits.
+    comparison : the variables along which the report compares the generators of this kind's rows
+        (``chargen_theory.comparison``: per family, one table and figure per variable, the other variables at
+        their best-covered level); empty: not compared.
+    panel : optional ``panel(cell, rng) -> fitted generator`` with stored characteristics (the generator of the
+        cell's results row, refitted from its own random stream): the report draws a characteristics panel for the
+        largest level of every 2-D family of this kind (``chargen_theory.panels``).
     """
 
     name: str
@@ -104,6 +112,9 @@ class Kind:
     checks: Mapping[str, Callable[[str, object], object]] = field(default_factory=dict)
     nonnegative: bool = False
     memory: Callable[[dict], Mapping[str, tuple[int, str]]] | None = None
+    bounds: Mapping[str, str] = field(default_factory=dict)
+    comparison: tuple[str, ...] = ()
+    panel: Callable[[dict, np.random.Generator], object] | None = None
 
 
 _KINDS: dict[str, Kind] = {}
