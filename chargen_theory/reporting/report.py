@@ -12,11 +12,12 @@ import math
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from ..study import outputs
+from ..study import experiments, outputs
 from ..verdicts import claims as _claims, rates as _rates, run_folder, summary as _summary
 from . import labels as _labels, plots
 from .. import training
@@ -43,6 +44,56 @@ def write_report(out_dir, *, drop_first: int = 0, floor_factor: float = 3.0, max
         return _write(out, judged, options)
 
 
+class Drawn(NamedTuple):
+    """What ``write_all`` wrote: the sample panels, the generator comparison (generators.md and its figures), the
+    report's path, and why the panels were not drawn ("" when they were, or when the run has none to draw)."""
+
+    panels: list[Path]
+    comparison: list[Path]
+    report: Path
+    panels_skipped: str
+
+
+def write_all(out, cfg=None) -> Drawn:
+    """Draw everything a run draws in its folder ``out``, under the folder's lock: the sample panels
+    (``panels.sweep_panels``), the generators side by side (``comparison.write_comparison``) and the report
+    (``write_report``: rates.csv, the figures, report.md). ``chargen-theory run`` and ``chargen-theory report DIR``
+    both call it.
+
+    The panels refit cells of the sweep, so they need its config: ``cfg`` (a Config), else the one run.json records
+    (its ``config`` and ``config_name``), validated again here. When that cannot be done (run.json records no
+    config, or the config names an estimator, target, generator or kind that is not registered in this process: a
+    plugin's, since ``report`` loads no plugin; or a cell the machine cannot hold), the panels are not drawn, the
+    earlier ones are left as they are, ``panels_skipped`` says why, and everything else is drawn. A plugin that was
+    edited since the run would refit another generator: rerun the sweep instead. ValueError as ``write_report``.
+    """
+    from . import comparison, panels
+
+    out = Path(out)
+    _, run = run_folder.read_run(out)  # checked before any refit
+    skipped = ""
+    if cfg is None:
+        cfg, skipped = _recorded_config(out, run)
+    with outputs.locked(out):
+        drawn = panels.sweep_panels(cfg, out) if cfg is not None else []
+        compared = comparison.write_comparison(out)
+        return Drawn(drawn, compared, write_report(out), skipped)
+
+
+def _recorded_config(out: Path, run: dict):
+    """(the Config that run.json records, "") or (None, why it cannot be rebuilt)."""
+    from ..study import config
+
+    if not run.get("config"):
+        return None, "run.json records no config"
+    try:
+        return config.validate(run["config"], source=f"{out / 'run.json'}",
+                               name=str(run.get("config_name") or out.resolve().name)), ""
+    except ValueError as err:
+        return None, (f"the config recorded in run.json cannot be rebuilt here ({config.one_line(err)}); run the "
+                      f"sweep again with its plugins (chargen-theory run CONFIG --plugin MODULE) to redraw them")
+
+
 MANIFEST = "report_figures.json"  # under figures/: the figures the last report wrote (the only ones it may delete)
 
 
@@ -65,7 +116,8 @@ def _write(out: Path, judged: run_folder.Judged, options: dict) -> Path:
              | plots.bracket_figures(table, drawn[bracket], figures, config=config_name, laws=laws))
     fits["figure"] = [f"figures/{names[plots._key(r)]}" if plots._key(r) in names else ""
                       for _, r in fits.iterrows()]
-    slope_figures = plots.slope_vs_intrinsic_dim(fits, figures, config=config_name, laws=laws)
+    slope_figures = [name for kind in map(experiments.get, experiments.names()) if kind.dimension_figure
+                     for name in plots.slope_vs_intrinsic_dim(fits, figures, kind.name, config=config_name, laws=laws)]
     outputs.write_atomic(out / "rates.csv", lambda f: fits.to_csv(f, index=False))
 
     fits = fits.assign(compact=compact, _number=fits["label"].str[1:].astype(int))
@@ -386,8 +438,6 @@ def _unmatched_claims(fits: pd.DataFrame, table: pd.DataFrame, declared, claim_b
     """Claims selected for a fit that gave no rates row for it (made for none of its groups' dimensions, or the
     quantity was never measured): {experiment, quantity, claim_id, why} each."""
     if declared is None:
-        from ..study import experiments
-
         kinds = [k for k in sorted(set(table["experiment"].dropna())) if k in experiments.names()]
         declared = [{"experiment": k, "quantity": f.quantity, "variable": f.variable, "claims": f.claims}
                     for k in kinds for f in experiments.get(k).fits]

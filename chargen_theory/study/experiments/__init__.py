@@ -99,6 +99,8 @@ class Kind:
     panel : optional ``panel(cell, rng) -> fitted generator`` with stored characteristics (the generator of the
         cell's results row, refitted from its own random stream): the report draws a characteristics panel for the
         largest level of every 2-D family of this kind (``chargen_theory.panels``).
+    dimension_figure : the report draws each fitted slope of this kind against the intrinsic dimension d*, one
+        colour per ambient D (``chargen_theory.plots.slope_vs_intrinsic_dim``).
     """
 
     name: str
@@ -115,6 +117,7 @@ class Kind:
     bounds: Mapping[str, str] = field(default_factory=dict)
     comparison: tuple[str, ...] = ()
     panel: Callable[[dict, np.random.Generator], object] | None = None
+    dimension_figure: bool = False
 
 
 _KINDS: dict[str, Kind] = {}
