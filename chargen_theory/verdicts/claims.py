@@ -12,13 +12,15 @@ decay does not contradict the bound, only its sharpness) or "rate" (the error is
 Each claim carries its hypotheses as data: the target classes it covers (``targets``, TARGET_CLASSES), how T must
 behave (``time_regime``, TIME_REGIMES), the estimators it covers (``estimators``, ESTIMATOR_CLASSES), the quantity
 it bounds (``bounds``, BOUNDS), and how far it is established (``standing``, STANDINGS; ``source_ref``,
-``verified``). ``scope(claim, group, quantity)`` lists the hypotheses a fitted group breaks. Membership is declared
-by the owners: a target's classes by ``Target.claim_classes()``, an estimator's by its class's ``claim_classes``
-(with the hyperparameters each class fixes), what a results column bounds by its kind's ``Kind.bounds``.
+``verified``). ``scope(claim, group, quantity)`` lists the hypotheses a fitted group breaks.
 
     >>> import chargen_theory as ct
     >>> ct.claims.get("chargen_velocity_rate").exponent(d=2)
     -0.2
+
+Membership in the classes is declared by their owners: a target's by ``Target.claim_classes()``, an estimator's by
+its class's ``claim_classes`` (with the hyperparameters each class fixes), what a results column bounds by its
+kind's ``Kind.bounds`` (``measures``).
 """
 from __future__ import annotations
 

@@ -88,9 +88,6 @@ class Kind:
         (``cells.PARAMETERS``), or to override a shared check; such parameters go to the ``options`` column.
     nonnegative : every numeric measurement is >= 0 (errors, distances, counts, times); the sweep rejects a
         negative value, fresh or cached.
-    memory : optional ``memory(cell) -> {parameter: (bytes, what)}``, the kind's own peak-memory terms beyond the
-        shared ones (``cells.memory_terms``), on the cell with its schedules resolved; config validation refuses a
-        cell whose terms exceed the machine (``cells.check_memory``), naming the largest term's parameter.
     bounds : measurement (or bracket quantity) -> what it measures, a ``claims.BOUNDS`` key: a claim bounding
         something else is out of scope for its fits.
     comparison : the variables along which the report compares the generators of this kind's rows
@@ -101,6 +98,9 @@ class Kind:
         largest level of every 2-D family of this kind (``chargen_theory.panels``).
     dimension_figure : the report draws each fitted slope of this kind against the intrinsic dimension d*, one
         colour per ambient D (``chargen_theory.plots.slope_vs_intrinsic_dim``).
+    memory : optional ``memory(cell) -> {parameter: (bytes, what)}``, the kind's own peak-memory terms beyond the
+        shared ones (``cells.memory_terms``), on the cell with its schedules resolved; config validation refuses a
+        cell whose terms exceed the machine (``cells.check_memory``), naming the largest term's parameter.
     """
 
     name: str
@@ -113,11 +113,11 @@ class Kind:
     validate: Callable[[dict], None] | None = None
     checks: Mapping[str, Callable[[str, object], object]] = field(default_factory=dict)
     nonnegative: bool = False
-    memory: Callable[[dict], Mapping[str, tuple[int, str]]] | None = None
     bounds: Mapping[str, str] = field(default_factory=dict)
     comparison: tuple[str, ...] = ()
     panel: Callable[[dict, np.random.Generator], object] | None = None
     dimension_figure: bool = False
+    memory: Callable[[dict], Mapping[str, tuple[int, str]]] | None = None
 
 
 _KINDS: dict[str, Kind] = {}
