@@ -38,7 +38,7 @@ __version__ = "0.1.0"
 _LAYERS = {  # public name -> the package that holds the module (the other maths modules sit at the top)
     "characteristic": "generators",
     **dict.fromkeys(("config", "cells", "schedules", "experiments", "sweep", "plugins", "outputs"), "study"),
-    **dict.fromkeys(("claims", "rates", "calibration", "summary", "planning"), "verdicts"),
+    **dict.fromkeys(("claims", "rates", "calibration", "summary", "planning", "run_folder"), "verdicts"),
     **dict.fromkeys(("report", "plots", "panels", "comparison", "labels"), "reporting"),
 }
 _SUBMODULES = (

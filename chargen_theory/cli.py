@@ -73,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="write results.csv and run.json only")
     _plugin_option(run)
     run.set_defaults(func=_run)
-    report = commands.add_parser("report", help="write rates.csv, figures/ and report.md for a finished run")
+    report = commands.add_parser("report", help="redraw everything run draws (rates.csv, figures/, generators.md, "
+                                                "report.md) for a finished run")
     report.add_argument("dir", help="a run folder holding results.csv and run.json")
     report.set_defaults(func=_report)
     planner = commands.add_parser("plan", help="propose seeds or levels that would decide a pilot run's undecided "
@@ -134,12 +135,11 @@ def _run(args) -> int:
     counts = ", ".join(f"{s} {int((table['status'] == s).sum())}" for s in sweep.STATUSES)
     print(f"sweep: {len(table)} rows ({counts}) in {swept:.1f} s -> {out / 'results.csv'}", file=sys.stderr)
     if not args.no_report:
-        from .reporting import comparison, panels, report
+        from .reporting import report
 
-        for panel in [*panels.sweep_panels(cfg, out), *comparison.write_comparison(out)]:
-            print(f"panel: {panel}", file=sys.stderr)
-        path = report.write_report(out)
-        print(f"report: {path}", file=sys.stderr)
+        drawn = report.write_all(out, cfg)
+        _print_panels(drawn)
+        print(f"report: {drawn.report}", file=sys.stderr)
     print(f"total wall time: {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return 0
 
@@ -151,8 +151,18 @@ def _report(args) -> int:
     for name in ("results.csv", "run.json"):
         if not (folder / name).is_file():
             raise ValueError(f"dir: {str(folder)!r} holds no {name}; give the output folder of a finished run")
-    print(report.write_report(folder))
+    drawn = report.write_all(folder)
+    _print_panels(drawn)
+    print(drawn.report)
     return 0
+
+
+def _print_panels(drawn) -> None:
+    """The panels and comparison files ``report.write_all`` wrote, or why it drew no panels, on stderr."""
+    for panel in [*drawn.panels, *drawn.comparison]:
+        print(f"panel: {panel}", file=sys.stderr)
+    if drawn.panels_skipped:
+        print(f"panels: not drawn: {drawn.panels_skipped}", file=sys.stderr)
 
 
 def _positive_seconds(text: str) -> float:

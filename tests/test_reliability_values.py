@@ -326,7 +326,7 @@ def test_a_sweep_writes_capped_per_level_and_the_report_reads_it(tmp_path):
         n_eval = 40
         ''')
     ct.sweep.run(ct.config.loads(text), tmp_path)
-    table, _ = ct.report.read_run(tmp_path)
+    table, _ = ct.run_folder.read_run(tmp_path)
     assert (table["status"] == "ok").all()
     capped = {(row.estimator, row.n): row.capped for row in table.itertuples()}
     assert capped[("sklearn", 200)] == "max_pairs 1000 < pairs_per_sample 8 x n 200 = 1600 pairs"

@@ -1,12 +1,15 @@
 """Generators side by side: the ledger per generator of a finished sweep, as a table and figures.
 
-``write_comparison(out)`` reads ``out``/results.csv and, when it holds ``chargen_vs_n`` rows of several generators
-or ``generator_budget`` rows, writes ``out``/generators.md (RMS over seeds of each error term per generator and
-level, with NFE and training cost) and figures/panel_generators_*_<config name>.png (error terms vs n; total error
-vs training steps and vs m), each with the Euler error the one-step methods are compared with (euler_hat_error: the
-total error of the ``euler`` generator, K velocity evaluations per sample). The file names end in the config's name,
-as the report's figures do, so two configs written to one folder never share a figure. The report links
-panel_*.png figures.
+``write_comparison(out)`` reads ``out``/results.csv and, for every experiment kind that declares the variables its
+generators are compared along (``Kind.comparison``: ``chargen_vs_n`` along n, ``generator_budget`` along max_steps
+and m), writes ``out``/generators.md (RMS over seeds of each error term per generator and level, with NFE and
+training cost) and figures/panel_generators_<kind>_<variable>_*_<config name>.png (error terms vs the variable),
+each with the Euler error the one-step methods are compared with (euler_hat_error: the total error of the ``euler``
+generator, K velocity evaluations per sample). A kind compared along one variable is drawn when its rows hold two
+generators or more; along several, each variable is drawn at the level of the others that has the most of its
+levels. The file names end in the config's name, as the report's figures do, so two configs written to one folder
+never share a figure. Every file is written atomically while the folder is locked (chargen_theory.outputs). The
+report links panel_*.png figures.
 """
 from __future__ import annotations
 
@@ -14,6 +17,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+from ..study import cells, experiments, outputs
+from ..verdicts.rates import format_value
+from ..verdicts.run_folder import read_run
 
 TERMS = ("fit_error", "total_coupling", "total_w2")
 _FAMILY = ("target", "target_params", "estimator", "estimator_params", "path", "K", "T")
@@ -48,58 +56,66 @@ def write_comparison(out, *, config: str | None = None) -> list[Path]:
     """Write generators.md and the comparison figures for the run in ``out``; returns the paths written (none when
     the run compares no generators). ``config``: the config's name, the end of every figure name (None: run.json's
     config_name, else the folder's name, as the report)."""
-    import pandas as pd
-
     from .plots import file_stem
 
     out = Path(out)
-    stem = file_stem(config if config is not None else _config_name(out))
-    table = pd.read_csv(out / "results.csv")
-    ok = table[table["status"] == "ok"]
-    vs_n = ok[ok["experiment"] == "chargen_vs_n"]
-    budget = ok[ok["experiment"] == "generator_budget"]
-    budget = budget.assign(max_steps=[json.loads(o)["max_steps"] for o in budget["options"]])
-    if vs_n["generator"].nunique() < 2 and budget.empty:
+    table, run = read_run(out)
+    stem = file_stem(config if config is not None else str(run.get("config_name") or out.resolve().name))
+    lines = ["# Generators side by side", "",
+             "RMS over seeds; euler_hat_error is the `euler` generator's total error (K steps of the estimated "
+             "velocity), the reference each one-step method is compared with. NFE: network or velocity evaluations "
+             "per sample; train_seconds: wall time of the training loop.", ""]
+    curves = []  # (summary, variable, file name, title)
+    for name in experiments.names():
+        variables = experiments.get(name).comparison
+        rows = table[(table["experiment"] == name) & (table["status"] == "ok")]
+        if not variables or rows.empty or (len(variables) == 1 and rows["generator"].nunique() < 2):
+            continue
+        rows = _numbers_where_numbers(_with_options(rows, variables))
+        fixed = [c for c in ("n",) if c not in variables]  # a level held fixed within a family (n of a budget)
+        by = [c for c in ("n", "m") if c not in variables and c not in fixed]  # shown beside each level
+        for f, (family, part) in enumerate(rows.groupby([*_FAMILY, *fixed], sort=True)):
+            target, estimator, K, T = family[0], family[2], family[5], family[6]
+            where = "".join(f", {c} = {format_value(v)}" for c, v in zip(fixed, family[len(_FAMILY):]))
+            for variable in variables:
+                others = {o: part.groupby(o)[variable].nunique().idxmax() for o in variables if o != variable}
+                curve = part
+                for o, level in others.items():  # the level of each other variable with the most of this one's
+                    curve = curve[curve[o] == level]
+                summary = _summary(curve, (variable, *by))
+                at = ", ".join([f"{o} = {format_value(v)}" for o, v in others.items()]
+                               + [f"K = {format_value(K)}", f"T = {format_value(T)}"])
+                lines += [f"## {target}, {estimator}{where}: error vs {variable} ({at})", "", _markdown(summary), ""]
+                curves.append((summary, variable, file_stem(f"panel_generators_{name}_{variable}_{target}_{f}")
+                               + f"_{stem}.png", f"{target}, {estimator} velocity{where}, {at}"))
+    if not curves:
         return []
-    figures = out / "figures"
-    figures.mkdir(parents=True, exist_ok=True)
-    lines, written = ["# Generators side by side", "",
-                      "RMS over seeds; euler_hat_error is the `euler` generator's total error (K steps of the "
-                      "estimated velocity), the reference each one-step method is compared with. NFE: network or "
-                      "velocity evaluations per sample; train_seconds: wall time of the training loop.", ""], []
-    for f, (family, rows) in enumerate(vs_n.groupby(list(_FAMILY), sort=True)):
-        summary = _summary(rows, ("n", "m"))
-        lines += [f"## {family[0]}, {family[2]}: error vs n (K = {family[5]}, T = {family[6]:g})", "",
-                  _markdown(summary), ""]
-        written.append(_figure(summary, "n", TERMS, figures / f"panel_generators_vs_n_{family[0]}_{f}_{stem}.png",
-                               f"{family[0]}, {family[2]} velocity, K = {family[5]}"))
-    for f, (family, rows) in enumerate(budget.groupby(list(_FAMILY) + ["n"], sort=True)):
-        # the budget curve at the m with the most budgets, the m curve at the budget with the most m
-        top_m = rows.groupby("m")["max_steps"].nunique().idxmax()
-        top_steps = rows.groupby("max_steps")["m"].nunique().idxmax()
-        steps = _summary(rows[rows["m"] == top_m], ("max_steps",))
-        sizes = _summary(rows[rows["max_steps"] == top_steps], ("m",))
-        lines += [f"## {family[0]}, {family[2]}, n = {family[7]}: error vs training budget (m = {top_m})", "",
-                  _markdown(steps), "",
-                  f"## {family[0]}, {family[2]}, n = {family[7]}: error vs m (max_steps = {top_steps})", "",
-                  _markdown(sizes), ""]
-        title = f"{family[0]}, {family[2]} velocity, n = {family[7]}, K = {family[5]}"
-        written.append(_figure(steps, "max_steps", ("total_coupling",), figures / f"panel_generators_budget_steps_"
-                               f"{family[0]}_{f}_{stem}.png", f"{title}, m = {top_m}"))
-        written.append(_figure(sizes, "m", ("total_coupling",), figures / f"panel_generators_budget_m_{family[0]}_"
-                               f"{f}_{stem}.png", f"{title}, max_steps = {top_steps}"))
-    (out / "generators.md").write_text("\n".join(lines), encoding="utf-8")
+    with outputs.locked(out):
+        figures = outputs.subfolder(out, "figures")
+        written = [_figure(summary, variable, TERMS, figures / file, title)
+                   for summary, variable, file, title in curves]
+        outputs.write_text(out / "generators.md", "\n".join(lines))
     return [out / "generators.md", *written]
 
 
-def _config_name(out: Path) -> str:
-    """run.json's config_name in ``out``; the folder's name when run.json is absent, unreadable or has none."""
-    try:
-        run = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        run = {}
-    name = run.get("config_name") if isinstance(run, dict) else None
-    return name if isinstance(name, str) and name else out.resolve().name
+def _with_options(rows: pd.DataFrame, variables) -> pd.DataFrame:
+    """``rows`` with a column for every variable that the results table keeps in the options JSON (a kind's own
+    parameter, e.g. max_steps)."""
+    missing = [v for v in variables if v not in rows.columns]
+    options = [json.loads(o) if isinstance(o, str) and o else {} for o in rows["options"]] if missing else []
+    return rows.assign(**{v: [o.get(v) for o in options] for v in missing})
+
+
+def _numbers_where_numbers(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with every parameter column that holds only numbers (and blanks) as numbers: a column such as T is
+    read as text when another experiment of the run has a schedule in it."""
+    numeric = {}
+    for column in rows.columns:
+        if column in cells.PARAMETERS and not pd.api.types.is_numeric_dtype(rows[column]):
+            values = pd.to_numeric(rows[column], errors="coerce")
+            if values.notna().sum() == rows[column].notna().sum():
+                numeric[column] = values
+    return rows.assign(**numeric)
 
 
 def _figure(summary, variable: str, terms, path: Path, title: str) -> Path:
@@ -130,5 +146,5 @@ def _figure(summary, variable: str, terms, path: Path, title: str) -> Path:
         ax.xaxis.set_minor_locator(NullLocator())
     fig.legend(handles.values(), handles.keys(), loc="outside right upper", fontsize="small")
     fig.suptitle(title, fontsize="small")
-    fig.savefig(path, dpi=100)
+    outputs.write_atomic(path, lambda handle: fig.savefig(handle, format="png", dpi=100), binary=True)
     return path

@@ -1,7 +1,7 @@
 """2-D figure panels of a fitted characteristic generator (for the report; no display needed).
 
-``sweep_panels`` draws one panel per 2-D ``chargen_vs_n`` family of a sweep, from the same generator as one row
-of its results table.
+``sweep_panels`` draws one panel per 2-D family of the kinds that declare a panel (``Kind.panel``: ``chargen_vs_n``)
+in a sweep, from the same generator as one row of its results table.
 
 Figures are built as ``matplotlib.figure.Figure`` objects with the Agg canvas, never through pyplot, so nothing is
 opened on screen and no global backend is switched.
@@ -77,41 +77,43 @@ def characteristics_panel(target, generator, rng: np.random.Generator, ax=None, 
 
 
 def sweep_panels(cfg, out) -> list[Path]:
-    """For every ``chargen_vs_n`` family (target, its parameters, estimator, ...) of a 2-D target in ``cfg`` with a
-    generator that asks for a panel (``Generator.PANEL``: characteristic, endpoint): refit
-    its seed-0 unit at the largest n from the sweep's own random stream, i.e. the generator of that results row,
-    and save ``out``/figures/panel_<target>_<estimator>_<cell id>_<config name>.png. Returns the paths written.
+    """For every family (the cell less its level parameters: target, its parameters, estimator, ...) of a kind that
+    declares a panel (``Kind.panel``: ``chargen_vs_n``) on a 2-D target with a generator that asks for one
+    (``Generator.PANEL``: characteristic, endpoint) in ``cfg``: refit its seed-0 unit at the largest level from the sweep's own random stream, i.e. the
+    generator of that results row, and save ``out``/figures/panel_<target>_<estimator>_<cell id>_<config name>.png
+    atomically while the folder is locked. Returns the paths written.
 
     Costs one extra cell per family; ``chargen_theory.report.write_report`` links the panels.
     """
     from .. import generators
-    from ..study import cells, sweep
+    from ..study import cells, experiments, sweep
 
     largest = {}
     for unit in sweep.units(cfg):
-        if (unit.experiment != "chargen_vs_n" or unit.seed != 0 or unit.cell["D"] != 2
+        kind = experiments.get(unit.experiment)
+        if (kind.panel is None or unit.seed != 0 or unit.cell.get("D") != 2
                 or not generators.generator_class(unit.cell["generator"]).PANEL):
             continue
-        family = cells.cell_id(unit.experiment, {k: v for k, v in unit.cell.items() if k != "n"})
-        if family not in largest or unit.cell["n"] > largest[family].cell["n"]:
-            largest[family] = unit
+        level = [unit.cell[key] for key in kind.level]
+        family = cells.cell_id(unit.experiment, {k: v for k, v in unit.cell.items() if k not in kind.level})
+        if family not in largest or level > largest[family][0]:
+            largest[family] = (level, unit)
     if not largest:
         return []
     with outputs.locked(out):
         figures = outputs.subfolder(out, "figures")
-        return [_panel(unit, figures, family, cfg.name) for family, unit in sorted(largest.items())]
+        return [_panel(unit, figures, family, cfg.name) for family, (_, unit) in sorted(largest.items())]
 
 
 def _panel(unit, figures: Path, family: str, config: str) -> Path:
-    """Refit ``unit`` (the computation of its results row), save its panel in ``figures`` atomically (the file name
-    ends in the config's name: two configs never share one); its path."""
-    from ..study import sweep
+    """Refit ``unit`` (the computation of its results row, through its kind's ``panel``), save its panel in
+    ``figures`` atomically (the file name ends in the config's name: two configs never share one); its path."""
+    from ..study import experiments, sweep
     from .plots import file_stem
     from ..study.experiments import build
-    from ..study.experiments.chargen_vs_n import ledger_run
 
     with sweep.replay(unit) as (cell, rng):
-        generator = ledger_run(cell, rng).generator
+        generator = experiments.get(unit.experiment).panel(cell, rng)
     fig = characteristics_panel(build.target(cell), generator, np.random.default_rng(0))
     fig.suptitle(f"{cell['target']}, {cell['estimator']}: n = {cell['n']}, m = {cell['m']}, K = {cell['K']}, "
                  f"T = {cell['T']:g} (seed 0)", fontsize="small")

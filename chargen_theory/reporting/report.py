@@ -1,26 +1,24 @@
 """The run report: OUT/results.csv + OUT/run.json -> OUT/rates.csv, OUT/figures/*.png, OUT/report.md.
 
-Everything is computed from those two files alone: the fits and their claims from run.json's "fits" (the
-experiment kinds' declarations when absent), the user claims from its config's ``claim`` entries, the keys that
-vary together with n or h from the config's ``zip`` lists. Both files are checked first (one ValueError naming
-the file and the problem; a results.csv whose SHA-256 differs from run.json's ``results_sha256`` belongs to another
-run and is refused); the outputs are written atomically (chargen_theory.outputs) while the folder is locked.
+Everything is computed from those two files alone, read and judged by ``chargen_theory.verdicts.run_folder`` (the
+fits and their claims from run.json's "fits", the kinds' declarations when absent; the user claims from its
+config's ``claim`` entries; the keys that vary together with n or h from the config's ``zip`` lists); the outputs
+are written atomically (chargen_theory.outputs) while the folder is locked.
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import math
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from ..study import cells, outputs
-from ..verdicts import claims as _claims, rates as _rates, summary as _summary
+from ..study import experiments, outputs
+from ..verdicts import claims as _claims, rates as _rates, run_folder, summary as _summary
 from . import labels as _labels, plots
 from .. import training
 
@@ -40,20 +38,68 @@ def write_report(out_dir, *, drop_first: int = 0, floor_factor: float = 3.0, max
     they do not belong together.
     """
     out = Path(out_dir)
-    table, run = read_run(out)
+    options = {"drop_first": drop_first, "floor_factor": floor_factor, "max_ci_width_rel": max_ci_width_rel}
+    judged = run_folder.judge(out, **options)
     with outputs.locked(out):
-        return _write(out, table, run, drop_first, floor_factor, max_ci_width_rel)
+        return _write(out, judged, options)
+
+
+class Drawn(NamedTuple):
+    """What ``write_all`` wrote: the sample panels, the generator comparison (generators.md and its figures), the
+    report's path, and why the panels were not drawn ("" when they were, or when the run has none to draw)."""
+
+    panels: list[Path]
+    comparison: list[Path]
+    report: Path
+    panels_skipped: str
+
+
+def write_all(out, cfg=None) -> Drawn:
+    """Draw everything a run draws in its folder ``out``, under the folder's lock: the sample panels
+    (``panels.sweep_panels``), the generators side by side (``comparison.write_comparison``) and the report
+    (``write_report``: rates.csv, the figures, report.md). ``chargen-theory run`` and ``chargen-theory report DIR``
+    both call it.
+
+    The panels refit cells of the sweep, so they need its config: ``cfg`` (a Config), else the one run.json records
+    (its ``config`` and ``config_name``), validated again here. When that cannot be done (run.json records no
+    config, or the config names an estimator, target, generator or kind that is not registered in this process: a
+    plugin's, since ``report`` loads no plugin; or a cell the machine cannot hold), the panels are not drawn, the
+    earlier ones are left as they are, ``panels_skipped`` says why, and everything else is drawn. A plugin that was
+    edited since the run would refit another generator: rerun the sweep instead. ValueError as ``write_report``.
+    """
+    from . import comparison, panels
+
+    out = Path(out)
+    _, run = run_folder.read_run(out)  # checked before any refit
+    skipped = ""
+    if cfg is None:
+        cfg, skipped = _recorded_config(out, run)
+    with outputs.locked(out):
+        drawn = panels.sweep_panels(cfg, out) if cfg is not None else []
+        compared = comparison.write_comparison(out)
+        return Drawn(drawn, compared, write_report(out), skipped)
+
+
+def _recorded_config(out: Path, run: dict):
+    """(the Config that run.json records, "") or (None, why it cannot be rebuilt)."""
+    from ..study import config
+
+    if not run.get("config"):
+        return None, "run.json records no config"
+    try:
+        return config.validate(run["config"], source=f"{out / 'run.json'}",
+                               name=str(run.get("config_name") or out.resolve().name)), ""
+    except ValueError as err:
+        return None, (f"the config recorded in run.json cannot be rebuilt here ({config.one_line(err)}); run the "
+                      f"sweep again with its plugins (chargen-theory run CONFIG --plugin MODULE) to redraw them")
 
 
 MANIFEST = "report_figures.json"  # under figures/: the figures the last report wrote (the only ones it may delete)
 
 
-def _write(out: Path, table: pd.DataFrame, run: dict, drop_first, floor_factor, max_ci_width_rel) -> Path:
-    config = run.get("config") or {}
-    extra_claims = [_claims.from_dict(spec) for spec in config.get("claim", [])]
-    options = {"drop_first": drop_first, "floor_factor": floor_factor, "max_ci_width_rel": max_ci_width_rel}
-    declared = _declared_fits(run)
-    fits = _rates.fit_rates(table, declared, extra_claims=extra_claims, **options)
+def _write(out: Path, judged: run_folder.Judged, options: dict) -> Path:
+    table, run, declared, extra_claims, fits = (judged.table, judged.run, judged.declared, judged.extra_claims,
+                                                judged.fits.copy())
     legend = _labels.group_labels(fits)
     keys = _labels.group_keys(fits)
     fits.insert(fits.columns.get_loc("group") + 1, "label", keys.map(dict(zip(legend["key"], legend["label"]))))
@@ -70,7 +116,8 @@ def _write(out: Path, table: pd.DataFrame, run: dict, drop_first, floor_factor, 
              | plots.bracket_figures(table, drawn[bracket], figures, config=config_name, laws=laws))
     fits["figure"] = [f"figures/{names[plots._key(r)]}" if plots._key(r) in names else ""
                       for _, r in fits.iterrows()]
-    slope_figures = plots.slope_vs_intrinsic_dim(fits, figures, config=config_name, laws=laws)
+    slope_figures = [name for kind in map(experiments.get, experiments.names()) if kind.dimension_figure
+                     for name in plots.slope_vs_intrinsic_dim(fits, figures, kind.name, config=config_name, laws=laws)]
     outputs.write_atomic(out / "rates.csv", lambda f: fits.to_csv(f, index=False))
 
     fits = fits.assign(compact=compact, _number=fits["label"].str[1:].astype(int))
@@ -114,155 +161,6 @@ def _manifest(figures: Path) -> set[str]:
         return set()
     return {n for n in names if isinstance(n, str) and n == Path(n).name and n.endswith(".png")}
 
-
-_TEXT_COLUMNS = ("experiment", "cell_id", "status", "message", "target", "target_params", "path", "estimator",
-                 "estimator_params", "generator", "generator_params", "options", "resolved", "capped")
-
-
-def read_run(out) -> tuple[pd.DataFrame, dict]:
-    """The results table and the run.json record ({} when absent) of the run folder ``out``, checked: one
-    ValueError naming the file and what is wrong (not a table, a missing or mistyped column, not a run record, a
-    table that another run wrote)."""
-    out = Path(out)
-    if not (out / "results.csv").is_file():
-        raise ValueError(f"out_dir: no results.csv in {out}")
-    try:
-        data = (out / "results.csv").read_bytes()
-    except OSError as err:
-        raise ValueError(f"results.csv: cannot read it in {out}: {err.strerror}") from None
-    run = _read_sidecar(out / "run.json") if (out / "run.json").is_file() else {}
-    if "results_sha256" in run and hashlib.sha256(data).hexdigest() != run["results_sha256"]:
-        raise ValueError(f"results.csv: does not match run.json in {out} (run.json's results_sha256 differs): the "
-                         f"two files come from different runs (e.g. a run killed between writing them); run the "
-                         f"sweep again to rewrite both")
-    try:
-        table = pd.read_csv(io.BytesIO(data), dtype={"message": str}, keep_default_na=True, encoding="utf-8")
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:  # EmptyDataError is a ValueError
-        raise ValueError(f"results.csv: not a results table ({' '.join(str(err).split())})") from None
-    missing = [c for c in ("experiment", "seed", "status") if c not in table.columns]
-    if missing:
-        raise ValueError(f"results.csv: missing column(s) {', '.join(missing)}; see the results.csv contract")
-    if "message" in table.columns:
-        table["message"] = table["message"].fillna("")
-    from ..study.experiments import is_text
-
-    for column in table.columns:
-        text = column in _TEXT_COLUMNS or is_text(column)
-        if not text and not (pd.api.types.is_numeric_dtype(table[column]) or table[column].isna().all()
-                             or _numbers_or_schedules(column, table[column])):
-            raise ValueError(f"results.csv: column {column!r} must hold numbers")
-        if pd.api.types.is_numeric_dtype(table[column]) and not pd.api.types.is_bool_dtype(table[column]):
-            infinite = np.flatnonzero(np.isinf(table[column].to_numpy(dtype=float)))
-            if infinite.size:
-                raise ValueError(f"results.csv: column {column!r} holds {table[column].iloc[infinite[0]]} in row "
-                                 f"{infinite[0] + 1}; a results table holds finite numbers (a unit that failed has "
-                                 f"an empty value and its status)")
-    seeds = table["seed"]
-    if not pd.api.types.is_numeric_dtype(seeds) or seeds.isna().any() or (seeds % 1 != 0).any():
-        raise ValueError("results.csv: column 'seed' must hold integers")
-    _check_fit_columns(table, run)
-    return table, run
-
-
-def _check_fit_columns(table: pd.DataFrame, run: dict) -> None:
-    """ValueError naming the column when a fit of the run (run.json's "fits", else the kinds' own) lacks its
-    variable column, or when an experiment with rows in the table has none of its fits' quantity columns (nor both
-    bounds of a bracket): its rates would silently be empty. A quantity measured only on some targets (euler_w2 on
-    Gaussians) may be absent while another fit of the experiment has its column."""
-    from ..study import experiments
-
-    fits = run.get("fits")
-    if fits is None:
-        fits = [{"experiment": kind, "quantity": fit.quantity, "variable": fit.variable}
-                for kind in sorted(set(table["experiment"].dropna().astype(str))) if kind in experiments.names()
-                for fit in experiments.get(kind).fits]
-    present = set(table["experiment"].dropna().astype(str))
-    measured: dict[str, list[str]] = {}
-    for fit in fits:
-        if fit["experiment"] not in present:
-            continue
-        quantity, variable = fit["quantity"], fit["variable"]
-        if variable not in table.columns:
-            raise ValueError(f"results.csv: column {variable!r} is missing; the {fit['experiment']} fit of {quantity} "
-                             f"vs {variable} needs it (see the results.csv contract)")
-        found = quantity in table.columns or {f"{quantity}_lower", f"{quantity}_upper"} <= set(table.columns)
-        measured.setdefault(fit["experiment"], []).append("" if found else quantity)
-    for experiment, quantities in measured.items():
-        if all(quantities):
-            raise ValueError(f"results.csv: column {quantities[0]!r} is missing; the {experiment} fit of "
-                             f"{quantities[0]} needs it, and no fit of {experiment} has its column (see the "
-                             f"results.csv contract)")
-
-
-def _numbers_or_schedules(column: str, values: pd.Series) -> bool:
-    """Whether a schedulable parameter column (T, K, m) holds numbers and schedules (``{"schedule": ...}`` JSON)."""
-    from ..study import schedules
-
-    if column not in cells.PARAMETERS or not cells.PARAMETERS[column].schedulable:
-        return False
-    for value in values.dropna():
-        try:
-            float(value)
-            continue
-        except (TypeError, ValueError):
-            pass
-        try:
-            if not schedules.is_schedule(json.loads(value)):
-                return False
-        except (TypeError, ValueError):
-            return False
-    return True
-
-
-def _read_sidecar(path: Path) -> dict:
-    """run.json, checked where the report reads it (fits, config, root_seed, results_sha256)."""
-    try:
-        run = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as err:
-        raise ValueError(f"run.json: not a JSON record of a run ({' '.join(str(err).split())[:200]})") from None
-    if not isinstance(run, dict):
-        raise ValueError(f"run.json: must be a JSON object, got {type(run).__name__}")
-    _expect("run.json: root_seed", run.get("root_seed", 0), lambda v: isinstance(v, int) and not isinstance(v, bool)
-            and v >= 0, "an integer >= 0")
-    _expect("run.json: results_sha256", run.get("results_sha256", ""), lambda v: isinstance(v, str), "a string")
-    config = run.get("config", {})
-    _expect("run.json: config", config, lambda v: isinstance(v, dict), "an object")
-    for key in ("experiment", "claim"):
-        _expect(f"run.json: config.{key}", config.get(key, []),
-                lambda v: isinstance(v, list) and all(isinstance(e, dict) for e in v), "a list of objects")
-    for j, entry in enumerate(config.get("claim", [])):
-        try:
-            _claims.from_dict(entry)
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"run.json: config.claim[{j}]: {' '.join(str(err).split())}") from None
-    _expect("run.json: fits", run.get("fits", []), lambda v: isinstance(v, list), "a list")
-    for j, fit in enumerate(run.get("fits", [])):
-        _expect(f"run.json: fits[{j}]", fit, lambda v: isinstance(v, dict), "an object")
-        for key in ("experiment", "quantity", "variable"):
-            _expect(f"run.json: fits[{j}].{key}", fit.get(key), lambda v: isinstance(v, str), "a string")
-        _expect(f"run.json: fits[{j}].claims", fit.get("claims", []),
-                lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v), "a list of claim ids")
-    return run
-
-
-def _expect(field: str, value, ok, what: str) -> None:
-    if not ok(value):
-        raise ValueError(f"{field}: must be {what}, got {_short(repr(value), 80)}")
-
-
-def _declared_fits(run: dict) -> list[dict] | None:
-    """run.json's fits, each with ``with``: the keys zipped with its variable (or with K for h) in its block."""
-    if "fits" not in run:
-        return None
-    blocks = (run.get("config") or {}).get("experiment") or []
-    declared = []
-    for fit in run["fits"]:
-        block = fit.get("block")
-        zipped = blocks[block].get("zip", []) if isinstance(block, int) and 0 <= block < len(blocks) else []
-        linked = {fit["variable"], *cells.COMPANIONS.get(fit["variable"], ())}
-        together = sorted({key for keys in zipped if linked & set(keys) for key in keys} - {fit["variable"]})
-        declared.append({**fit, "with": together})
-    return declared
 
 
 def _run_section(run: dict, table: pd.DataFrame) -> list[str]:
@@ -540,8 +438,6 @@ def _unmatched_claims(fits: pd.DataFrame, table: pd.DataFrame, declared, claim_b
     """Claims selected for a fit that gave no rates row for it (made for none of its groups' dimensions, or the
     quantity was never measured): {experiment, quantity, claim_id, why} each."""
     if declared is None:
-        from ..study import experiments
-
         kinds = [k for k in sorted(set(table["experiment"].dropna())) if k in experiments.names()]
         declared = [{"experiment": k, "quantity": f.quantity, "variable": f.variable, "claims": f.claims}
                     for k in kinds for f in experiments.get(k).fits]

@@ -26,6 +26,11 @@ class Target:
     intrinsic_dim: int
     params: dict
 
+    def claim_classes(self) -> set[str]:
+        """The target classes of the claims' hypotheses (``chargen_theory.claims.TARGET_CLASSES`` keys) this target
+        belongs to: "any" unless a subclass declares more."""
+        return {"any"}
+
     # -- to implement (arguments already validated) ------------------------------------------------------------
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError

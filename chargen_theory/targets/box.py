@@ -96,6 +96,13 @@ class BoxMixture(Target):
         with np.errstate(divide="ignore"):
             self._log_weights = np.log(weights)
 
+    def claim_classes(self) -> set[str]:
+        if self.sigma > 0:
+            return super().claim_classes() | {"smoothed_compact", "gaussian_smoothed", "gaussian_mixture",
+                                              "with_density"}
+        return super().claim_classes() | {"bounded_support", "with_density"} | (
+            {"uniform_box"} if len(self.weights) == 1 else set())
+
     def _sample(self, n, rng):
         comp = rng.choice(len(self.weights), size=n, p=self.weights)
         y = self.lows[comp] + self._widths[comp] * rng.uniform(size=(n, self.dim))

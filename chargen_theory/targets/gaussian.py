@@ -33,6 +33,10 @@ class Gaussian(GaussianMixture):
         self.name = "gaussian"
         self.params = {"mean": mean.tolist(), "cov": cov.tolist()}
 
+    def claim_classes(self) -> set[str]:
+        out = super().claim_classes() | {"gaussian"}
+        return out | ({"log_concave"} if "with_density" in out else set())  # non-degenerate
+
     def marginal(self, t, path: str | Interpolant) -> tuple[np.ndarray, np.ndarray]:
         """Exact law of X_t = alpha(t) X0 + beta(t) X1 at a scalar t in [0, 1]: (mean b m (D,), cov C_t (D, D))."""
         path = get_path(path)

@@ -105,6 +105,14 @@ class GaussianMixture(Target):
         self._multiplicity = np.zeros((self._lam_unique.size, k))
         np.add.at(self._multiplicity, (self._lam_index, np.repeat(np.arange(k), d)), 1.0)
 
+    def claim_classes(self) -> set[str]:
+        lam = np.linalg.eigvalsh(self.covs)  # (K, D) eigenvalues of every covariance
+        out = super().claim_classes()
+        if np.all(lam > 0):
+            out |= {"gaussian_mixture", "gaussian_smoothed", "with_density"}
+            out |= {"smoothed_compact"} if np.allclose(lam, lam.flat[0]) else set()  # every covariance the same c I
+        return out
+
     def _sample(self, n, rng):
         comp = rng.choice(len(self.weights), size=n, p=self.weights)
         z = rng.standard_normal((n, self.dim))

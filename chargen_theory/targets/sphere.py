@@ -119,6 +119,12 @@ class ConcentricSpheres(Target):
         with np.errstate(divide="ignore"):
             self._log_weights = np.log(weights)
 
+    def claim_classes(self) -> set[str]:
+        if self.sigma > 0:
+            return super().claim_classes() | {"smoothed_compact", "gaussian_smoothed", "gaussian_mixture",
+                                              "with_density", "manifold_smoothed"}
+        return super().claim_classes() | {"bounded_support"}
+
     def _sample(self, n, rng):
         comp = rng.choice(len(self.weights), size=n, p=self.weights)
         u = rng.standard_normal((n, self.intrinsic_dim + 1))

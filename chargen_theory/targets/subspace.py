@@ -57,6 +57,11 @@ class Subspace(Target):
         self.name = "subspace"
         self.params = {"base": base.name, "base_params": base.params, "dim": self.dim, "seed": self.seed}
 
+    def claim_classes(self) -> set[str]:
+        inner = self.base.claim_classes()  # embedded in a larger D, only the classes that survive losing the density
+        return super().claim_classes() | (inner if self.base.dim == self.dim
+                                          else inner & {"gaussian", "bounded_support", "uniform_box"})
+
     def _sample(self, n, rng):
         return self.base._sample(n, rng) @ self.frame.T
 

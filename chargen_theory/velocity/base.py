@@ -94,6 +94,10 @@ class VelocityEstimator:
     """
 
     name: str = "estimator"
+    claim_classes: dict[str, dict] = {}
+    """The estimator classes of the claims' hypotheses (``chargen_theory.claims.ESTIMATOR_CLASSES`` keys) this
+    estimator belongs to -> the hyperparameters it must keep at these values to belong (one absent from the
+    estimator's params is its default, which counts as kept). Empty: class "any" only."""
 
     # -- to implement (arguments already validated) ------------------------------------------------------------
     def _fit(self, x1: np.ndarray, path: Interpolant, rng) -> None:

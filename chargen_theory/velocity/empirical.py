@@ -19,6 +19,7 @@ class EmpiricalVelocity(VelocityEstimator):
     """
 
     name = "empirical"
+    claim_classes = {"kernel": {}, "empirical": {}}  # kernel score at the path's own noise
 
     def __init__(self):
         pass

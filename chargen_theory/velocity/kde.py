@@ -95,6 +95,7 @@ class KDEVelocity(VelocityEstimator):
     """
 
     name = "kde"
+    claim_classes = {"kernel": {}, "kde_scott": {"bandwidth": "scott", "dim": "ambient"}}
 
     def __init__(self, bandwidth="scott", dim: int | str = "ambient", t_max: float = 0.999):
         rule_or_value("bandwidth", bandwidth, BANDWIDTH_RULES, _validate.bandwidth)

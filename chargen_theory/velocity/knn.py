@@ -37,6 +37,7 @@ class KNNVelocity(VelocityEstimator):
     """
 
     name = "knn"
+    claim_classes = {"kernel": {}}
 
     def __init__(self, k: int | str = "rule", pairs_per_sample: int = 8, t_max: float = 0.999,
                  dim: int | str = "ambient"):

@@ -62,6 +62,7 @@ class MLPVelocity(VelocityEstimator):
     """
 
     name = "mlp"
+    claim_classes = {"relu_network": {}}
 
     def __init__(self, width: int | str = "auto", depth: int = 3, epochs: int | str = "auto", batch_size: int = 256,
                  lr: float = 1e-3, validation_fraction: float = 0.1, patience: int | str = "auto",

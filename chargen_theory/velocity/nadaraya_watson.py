@@ -51,6 +51,7 @@ class NadarayaWatsonVelocity(VelocityEstimator):
     """
 
     name = "nadaraya_watson"
+    claim_classes = {"kernel": {}}
 
     def __init__(self, bandwidth_x="rule", bandwidth_t="rule", pairs_per_sample: int = 8, t_max: float = 0.999,
                  dim: int | str = "ambient"):

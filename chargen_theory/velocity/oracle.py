@@ -16,6 +16,7 @@ class OracleVelocity(VelocityEstimator):
     """
 
     name = "oracle"
+    claim_classes = {"oracle": {}}
 
     def __init__(self, target: Target):
         if not isinstance(target, Target):

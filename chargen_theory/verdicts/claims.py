@@ -18,6 +18,10 @@ it bounds (``bounds``, BOUNDS), and how far it is established (``standing``, STA
     >>> import chargen_theory as ct
     >>> ct.claims.get("chargen_velocity_rate").exponent(d=2)
     -0.2
+
+Membership in the classes is declared by their owners: a target's by ``Target.claim_classes()``, an estimator's by
+its class's ``claim_classes`` (with the hyperparameters each class fixes), what a results column bounds by its
+kind's ``Kind.bounds`` (``measures``).
 """
 from __future__ import annotations
 
@@ -62,17 +66,15 @@ TIME_REGIMES = {
     "T_to_1_regular_path": "T -> 1 with n, on a path with alpha alpha' -> 0 at t = 1 (linear, trig)",
     "any": "any T",
 }
-# class -> (description, estimator names; None: every estimator)
+# class -> what it means; each estimator declares its classes (``VelocityEstimator.claim_classes``)
 ESTIMATOR_CLASSES = {
-    "any": ("any estimator", None),
-    "kernel": ("a kernel or local-averaging smoother", ("kde", "nadaraya_watson", "knn", "empirical")),
-    "empirical": ("the empirical-measure velocity", ("empirical",)),  # kernel score at the path's own noise
-    "kde_scott": ("the Gaussian-KDE velocity with Scott's bandwidth in the ambient D (bw ~ n^(-1/(D+4)))", ("kde",)),
-    "relu_network": ("a ReLU network", ("mlp",)),
-    "oracle": ("the exact velocity", ("oracle",)),
+    "any": "any estimator",
+    "kernel": "a kernel or local-averaging smoother",
+    "empirical": "the empirical-measure velocity",
+    "kde_scott": "the Gaussian-KDE velocity with Scott's bandwidth in the ambient D (bw ~ n^(-1/(D+4)))",
+    "relu_network": "a ReLU network",
+    "oracle": "the exact velocity",
 }
-# class -> estimator options that must keep these values (absent from the group's estimator_params = the default)
-ESTIMATOR_OPTIONS = {"kde_scott": {"bandwidth": "scott", "dim": "ambient"}}
 BOUNDS = {
     "velocity_l2": "the velocity L2 error",
     "w2_law_XT": "W2 to the law of X_T",
@@ -80,14 +82,6 @@ BOUNDS = {
     "w1_target": "W1 to the target (W1 <= W2: a W2 measurement does not bound it from below)",
     "euler": "the Euler discretisation error",
     "empirical_w2": "W2 between empirical measures",
-}
-# results column -> what it measures (BOUNDS key)
-QUANTITY_BOUNDS = {
-    "velocity_l2": "velocity_l2", "velocity_l2_rel": "velocity_l2",
-    "euler_error": "euler", "euler_w2": "euler",
-    "euler_hat_error": "w2_law_XT", "total_coupling": "w2_law_XT", "total_w2": "w2_law_XT",
-    "w2": "empirical_w2",
-    "w2_target": "w2_target",  # the bracket: w2_target_lower / w2_target_upper (metrics.bounds.bracket)
 }
 STANDINGS = {
     "stated": "the statement was read in the source (abstract, HTML or text) for this registry",
@@ -247,10 +241,10 @@ def scope(claim: Claim, group: dict, quantity: str) -> list[str]:
     group: the group's parameter values (a rates.csv row or a fit key): target and target_params (JSON text or a
     mapping), estimator, T (a number: a fixed T; text that is not a number: a T schedule), and optionally
     varies_with (the columns that move with the variable; T among them counts as a schedule), estimator_params
-    (for classes in ESTIMATOR_OPTIONS), path, D and d_star (for the T_to_1_d3 / T_to_1_regular_path regimes,
-    which check the path and the T schedule's power of n). quantity: the fitted
-    results column (QUANTITY_BOUNDS says what it measures; total_coupling and total_w2 measure the distance to the
-    law of X_T, the target only at T = 1).
+    (for classes that fix some of the estimator's options), experiment, path, D and d_star (for the T_to_1_d3 /
+    T_to_1_regular_path regimes, which check the path and the T schedule's power of n). quantity: the fitted
+    results column (``measures`` says what it measures, as the experiment kinds declare; total_coupling and
+    total_w2 measure the distance to the law of X_T, the target only at T = 1).
     """
     if not isinstance(claim, Claim):
         raise ValueError(f"claim: must be a chargen_theory.claims.Claim, got {type(claim).__name__}")
@@ -263,12 +257,12 @@ def scope(claim: Claim, group: dict, quantity: str) -> list[str]:
         classes, why = _group_classes(group)
     return [phrase for phrase in (_target_unmet(claim, group, classes, why), _time_unmet(claim, T, classes, why, group),
                                   _estimator_unmet(claim, group), _generator_unmet(claim, group),
-                                  _quantity_unmet(claim, quantity, T)) if phrase]
+                                  _quantity_unmet(claim, quantity, T, group)) if phrase]
 
 
 def target_classes(name: str, params: dict | str | None = None) -> frozenset[str]:
-    """The TARGET_CLASSES of the registered target ``name`` built with ``params`` (a mapping or JSON text);
-    ValueError if it cannot be built."""
+    """The TARGET_CLASSES of the registered target ``name`` built with ``params`` (a mapping or JSON text), as the
+    target declares them (``Target.claim_classes``); ValueError if it cannot be built."""
     return _classes_cached(name, json.dumps(_mapping("target_params", params), sort_keys=True))
 
 
@@ -276,35 +270,7 @@ def target_classes(name: str, params: dict | str | None = None) -> frozenset[str
 def _classes_cached(name: str, params_json: str) -> frozenset[str]:
     from .. import targets
 
-    return frozenset(_classes(targets.get(name, **json.loads(params_json))))
-
-
-def _classes(t) -> set[str]:
-    import numpy as np
-
-    from ..targets import BoxMixture, ConcentricSpheres, Gaussian, GaussianMixture, Subspace
-
-    out = {"any"}
-    if isinstance(t, GaussianMixture):
-        lam = np.linalg.eigvalsh(t.covs)  # all equal: every covariance is the same c I
-        if isinstance(t, Gaussian):
-            out.add("gaussian")
-        if np.all(lam > 0):
-            out |= {"gaussian_mixture", "gaussian_smoothed", "with_density"}
-            out |= {"log_concave"} if isinstance(t, Gaussian) else set()
-            out |= {"smoothed_compact"} if np.allclose(lam, lam.flat[0]) else set()
-    elif isinstance(t, (BoxMixture, ConcentricSpheres)):
-        if t.sigma > 0:
-            out |= {"smoothed_compact", "gaussian_smoothed", "gaussian_mixture", "with_density"}
-            out |= {"manifold_smoothed"} if isinstance(t, ConcentricSpheres) else set()
-        else:
-            out.add("bounded_support")
-            if isinstance(t, BoxMixture):
-                out |= {"with_density"} | ({"uniform_box"} if len(t.weights) == 1 else set())
-    elif isinstance(t, Subspace):
-        inner = _classes(t.base)
-        out |= inner if t.base.dim == t.dim else inner & {"gaussian", "bounded_support", "uniform_box"}
-    return out
+    return frozenset(targets.get(name, **json.loads(params_json)).claim_classes())
 
 
 def _group_classes(group) -> tuple[frozenset[str] | None, str]:
@@ -419,20 +385,32 @@ def _estimator_unmet(claim, group) -> str:
     name = group.get("estimator")
     if _missing(name):
         return f"estimator not recorded (claim covers {', '.join(claim.estimators)})"
-    covering = [c for c in claim.estimators if str(name) in ESTIMATOR_CLASSES[c][1]]
-    if any(c not in ESTIMATOR_OPTIONS for c in covering):
+    declared = _estimator_classes(str(name))
+    covering = [c for c in claim.estimators if c in declared]
+    if any(not declared[c] for c in covering):
         return ""
     if covering:  # every class that names this estimator also fixes some of its options
         options = _mapping("estimator_params", group.get("estimator_params"))
         for c in covering:
-            changed = {k: options[k] for k, kept in ESTIMATOR_OPTIONS[c].items() if options.get(k, kept) != kept}
+            changed = {k: options[k] for k, kept in declared[c].items() if options.get(k, kept) != kept}
             if not changed:
                 return ""
         said = ", ".join(f"{k} {v!r}" for k, v in changed.items())
-        return (f"estimator {name} with {said} is not {ESTIMATOR_CLASSES[covering[-1]][0]} "
+        return (f"estimator {name} with {said} is not {ESTIMATOR_CLASSES[covering[-1]]} "
                 f"(claim covers {', '.join(claim.estimators)})")
-    wanted = " or ".join(ESTIMATOR_CLASSES[c][0] for c in claim.estimators)
+    wanted = " or ".join(ESTIMATOR_CLASSES[c] for c in claim.estimators)
     return f"estimator {name} is not {wanted} (claim covers {', '.join(claim.estimators)})"
+
+
+def _estimator_classes(name: str) -> dict:
+    """The classes the estimator registered as ``name`` declares (``VelocityEstimator.claim_classes``); {} for a
+    name not registered here (a plugin not loaded)."""
+    from .. import velocity
+
+    try:
+        return velocity.estimator_class(name).claim_classes
+    except ValueError:
+        return {}
 
 
 def _generator_unmet(claim, group) -> str:
@@ -446,10 +424,22 @@ def _generator_unmet(claim, group) -> str:
     return f"generator {name} (claim covers {', '.join(claim.generators)})"
 
 
-def _quantity_unmet(claim, quantity, T) -> str:
+def measures(quantity: str, experiment: str | None = None) -> str | None:
+    """What the results column ``quantity`` measures (a BOUNDS key), as the experiment kind ``experiment`` declares
+    it (``Kind.bounds``), else as any registered kind does; None when no kind declares it."""
+    from ..study import experiments
+
+    kinds = [experiments.get(experiment)] if experiment in experiments.names() else []
+    for kind in kinds + [experiments.get(name) for name in experiments.names()]:
+        if quantity in kind.bounds:
+            return kind.bounds[quantity]
+    return None
+
+
+def _quantity_unmet(claim, quantity, T, group) -> str:
     if claim.bounds is None:
         return ""
-    measured = QUANTITY_BOUNDS.get(quantity)
+    measured = measures(quantity, group.get("experiment"))
     if measured is None:
         return f"quantity {quantity}: what it measures is not declared (claim bounds {BOUNDS[claim.bounds]})"
     if measured == claim.bounds or (measured, claim.bounds, T) == ("w2_law_XT", "w2_target", 1.0):

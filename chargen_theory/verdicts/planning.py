@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import claims as _claims
-from . import rates
+from . import rates, run_folder
 
 UNDECIDED = ("underpowered", "pre-asymptotic", "inconclusive")
 PLAN_COLUMNS = ("experiment", "quantity", "group", "claims", "verdicts", "n_seeds", "seeds_needed", "extra_seeds",
@@ -41,11 +40,8 @@ def plan(folder, budget_s: float) -> pd.DataFrame:
         raise ValueError(f"budget: must be a number of seconds > 0, got {budget_s!r}")
     if not (folder / "results.csv").is_file():
         raise ValueError(f"dir: {str(folder)!r} holds no results.csv; give the output folder of a finished run")
-    from ..reporting import report  # the report's reading of a run folder: the same fits and claims as rates.csv
-
-    table, run = report.read_run(folder)
-    user = [_claims.from_dict(spec) for spec in (run.get("config") or {}).get("claim", [])]
-    fitted = rates.fit_rates(table, report._declared_fits(run), extra_claims=user)
+    judged = run_folder.judge(folder)  # the report's reading of a run folder: the same fits as rates.csv
+    table, fitted = judged.table, judged.fits
     undecided = fitted[fitted["verdict"].isin(UNDECIDED)]
     rows = []
     for (experiment, quantity, group), claims_rows in undecided.groupby(["experiment", "quantity", "group"],

@@ -91,6 +91,16 @@ class Kind:
         (``cells.PARAMETERS``), or to override a shared check; such parameters go to the ``options`` column.
     nonnegative : every numeric measurement is >= 0 (errors, distances, counts, times); the sweep rejects a
         negative value, fresh or cached.
+    bounds : measurement (or bracket quantity) -> what it measures, a ``claims.BOUNDS`` key: a claim bounding
+        something else is out of scope for its fits.
+    comparison : the variables along which the report compares the generators of this kind's rows
+        (``chargen_theory.comparison``: per family, one table and figure per variable, the other variables at
+        their best-covered level); empty: not compared.
+    panel : optional ``panel(cell, rng) -> fitted generator`` with stored characteristics (the generator of the
+        cell's results row, refitted from its own random stream): the report draws a characteristics panel for the
+        largest level of every 2-D family of this kind (``chargen_theory.panels``).
+    dimension_figure : the report draws each fitted slope of this kind against the intrinsic dimension d*, one
+        colour per ambient D (``chargen_theory.plots.slope_vs_intrinsic_dim``).
     memory : optional ``memory(cell) -> {parameter: (bytes, what)}``, the kind's own peak-memory terms beyond the
         shared ones (``cells.memory_terms``), on the cell with its schedules resolved; config validation refuses a
         cell whose terms exceed the machine (``cells.check_memory``), naming the largest term's parameter.
@@ -106,6 +116,10 @@ class Kind:
     validate: Callable[[dict], None] | None = None
     checks: Mapping[str, Callable[[str, object], object]] = field(default_factory=dict)
     nonnegative: bool = False
+    bounds: Mapping[str, str] = field(default_factory=dict)
+    comparison: tuple[str, ...] = ()
+    panel: Callable[[dict, np.random.Generator], object] | None = None
+    dimension_figure: bool = False
     memory: Callable[[dict], Mapping[str, tuple[int, str]]] | None = None
 
 

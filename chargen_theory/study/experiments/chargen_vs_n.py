@@ -167,6 +167,11 @@ KIND = Kind(
     memory=memory,
     nonnegative=True,
     checks={"n_bracket": _sample_size(2), "n_lower": _sample_size(8)},
+    bounds={"velocity_l2": "velocity_l2", "velocity_l2_rel": "velocity_l2", "euler_error": "euler",
+            "euler_hat_error": "w2_law_XT", "total_coupling": "w2_law_XT", "total_w2": "w2_law_XT",
+            "w2_target": "w2_target"},  # w2_target: the bracket w2_target_lower / _upper (metrics.bounds.bracket)
+    comparison=("n",),
+    panel=lambda cell, rng: ledger_run(cell, rng).generator,  # the fitted generator of the results row
     description=("full ledger of a generator (velocity, Euler, fitting, total W2) and the bracket of W2 to the target "
                  "vs sample size n"),
 )

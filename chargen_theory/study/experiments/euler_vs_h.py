@@ -46,5 +46,6 @@ KIND = Kind(
     level=("K",),
     validate=validate,
     nonnegative=True,
+    bounds={"euler_error": "euler", "euler_w2": "euler"},
     description="Euler error of the exact velocity vs step h = T/K (coupling bound; Bures W2 for Gaussians)",
 )

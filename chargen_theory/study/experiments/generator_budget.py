@@ -36,4 +36,6 @@ KIND = Kind(
     validate=validate,
     checks={**chargen_vs_n.KIND.checks, "max_steps": _validate.positive_int},
     nonnegative=True,
+    bounds=chargen_vs_n.KIND.bounds,
+    comparison=("max_steps", "m"),
 )

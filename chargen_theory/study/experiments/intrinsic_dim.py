@@ -18,5 +18,7 @@ KIND = Kind(
                                    "velocity_fixed_T_parametric", "kernel_velocity_zyll24", "kde_velocity_wwy24")),),
     level=("n",),
     nonnegative=True,
+    dimension_figure=True,
+    bounds={"velocity_l2": "velocity_l2", "velocity_l2_rel": "velocity_l2"},
     description="velocity L2 error vs n for targets of intrinsic dimension d_star in ambient dimension D",
 )

@@ -41,5 +41,6 @@ KIND = Kind(
                                    "kde_velocity_wwy24", "empirical_velocity_1d_dkxz24")),),
     level=("n",),
     nonnegative=True,
+    bounds={"velocity_l2": "velocity_l2", "velocity_l2_rel": "velocity_l2"},
     description="velocity-matching L2 error of an estimator vs sample size n (exact velocity as reference)",
 )

@@ -36,5 +36,6 @@ KIND = Kind(
     level=("n",),
     memory=memory,
     nonnegative=True,
+    bounds={"w2": "empirical_w2"},
     description="W2 between two independent n-samples of the target (the empirical estimator's floor) vs n",
 )
