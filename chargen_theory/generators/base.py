@@ -104,6 +104,20 @@ class Generator:
         self._fit(call, m, rng)
         return self
 
+    def memory_terms(self, K: int, m: int, D: int) -> dict[str, tuple[int, str]]:
+        """A rough peak-memory estimate of fitting with K steps, m characteristics in D dimensions, in bytes by
+        what drives it: {"K": the Euler characteristics (K + 1) x m x D with the m K / 10 held-out pairs through the
+        network, "batch_size": one training batch, "width": the network's weights} as (bytes, what). Reads
+        ``width``, ``depth`` and ``batch_size`` from the generator (128, 3 and 256 where it has none)."""
+        width, depth, batch = getattr(self, "width", 128), getattr(self, "depth", 3), getattr(self, "batch_size", 256)
+        per_pair = 4 * 4 * (3 * width * depth + 4 * (D + 2))  # float32 activations, gradients and inputs
+        held_out = m * K // 10
+        return {"K": (8 * 3 * (K + 1) * (m + 1) * D + (per_pair * held_out if held_out > batch else 0),
+                      "the Euler characteristics, (K + 1) x m x D numbers, and the m K / 10 held-out pairs"),
+                "batch_size": (per_pair * batch if held_out <= batch else 0, "one training batch through the network"),
+                "width": (4 * 4 * width * width * depth, "the network's weights, gradients and Adam moments, "
+                                                         "width^2 x depth numbers")}
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "dim_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit first (fit(velocity, path, K, "

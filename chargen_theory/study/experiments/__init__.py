@@ -15,8 +15,8 @@ Add a kind in one file::
         name="my_kind", run=run, parameters={"n": experiments.REQUIRED, "T": 1.0},
         measurements=("my_error",), fits=(experiments.Fit("my_error", "n", ("my_claim",)),), level=("n",)))
 
-Parameter keys are the shared ones of chargen_theory.cells (``cells.PARAMETERS``: target, estimator, path, n, m, K
-(or h), T, d_star, D, n_eval, n_test, w2_n, generator) and any the kind declares with its own check in ``checks``
+Parameter keys are the shared ones of chargen_theory.study.parameters (``parameters.PARAMETERS``: target,
+estimator, path, n, m, K (or h), T, d_star, D, n_eval, n_test, w2_n, generator) and any the kind declares with its own check in ``checks``
 (benchopt-style: a new kind with a new parameter is one file)::
 
     def alpha_check(field, value):           # returns the value or raises ValueError naming ``field``
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ... import _validate
-from .. import cells
+from .. import parameters
 
 REQUIRED = "<required>"
 """Default marking a parameter that a config must give."""
@@ -85,12 +85,12 @@ class Kind:
     validate : optional ``validate(cell)`` raising ValueError for kind-specific mistakes, called by config
         validation on every cell before any work starts.
     checks : parameter name -> ``check(field, value)`` for parameters outside the shared schema
-        (``cells.PARAMETERS``), or to override a shared check; such parameters go to the ``options`` column.
+        (``parameters.PARAMETERS``), or to override a shared check; such parameters go to the ``options`` column.
     nonnegative : every numeric measurement is >= 0 (errors, distances, counts, times); the sweep rejects a
         negative value, fresh or cached.
     memory : optional ``memory(cell) -> {parameter: (bytes, what)}``, the kind's own peak-memory terms beyond the
-        shared ones (``cells.memory_terms``), on the cell with its schedules resolved; config validation refuses a
-        cell whose terms exceed the machine (``cells.check_memory``), naming the largest term's parameter.
+        shared ones (``sizes.memory_terms``), on the cell with its schedules resolved; config validation refuses a
+        cell whose terms exceed the machine (``sizes.check_memory``), naming the largest term's parameter.
     """
 
     name: str
@@ -116,10 +116,10 @@ def register(kind: Kind) -> Kind:
         raise ValueError(f"kind: must be a chargen_theory.experiments.Kind, got {type(kind).__name__}")
     if _KINDS.get(kind.name, kind) != kind:
         raise ValueError(f"name: {kind.name!r} is already registered")
-    unknown = [key for key in kind.parameters if key not in cells.PARAMETERS and key not in kind.checks]
+    unknown = [key for key in kind.parameters if key not in parameters.PARAMETERS and key not in kind.checks]
     if unknown:
         raise ValueError(f"kind {kind.name}: parameter(s) {', '.join(unknown)} need a check in Kind.checks; shared "
-                         f"parameters: {', '.join(cells.PARAMETERS)}")
+                         f"parameters: {', '.join(parameters.PARAMETERS)}")
     _KINDS[kind.name] = kind
     return kind
 
