@@ -16,8 +16,8 @@ Add a kind in one file::
         measurements=("my_error",), fits=(experiments.Fit("my_error", "n", ("my_claim",)),), level=("n",)))
 
 Parameter keys are the shared ones of chargen_theory.study.parameters (``parameters.PARAMETERS``: target,
-estimator, path, n, m, K (or h), T, d_star, D, n_eval, n_test, w2_n, generator) and any the kind declares with its own check in ``checks``
-(benchopt-style: a new kind with a new parameter is one file)::
+estimator, path, n, m, K (or h), T, d_star, D, n_eval, n_test, w2_n, generator) and any the kind declares with its
+own check in ``checks`` (benchopt-style: a new kind with a new parameter is one file)::
 
     def alpha_check(field, value):           # returns the value or raises ValueError naming ``field``
         ...
