@@ -348,6 +348,13 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
     if options:
         cell["options"] = options
     resolved = schedules.resolve(cell, where)[0]  # also checks the resolved values of the schema's parameters
+    if "generator" in cell and schedules.has_schedule({"generator_params": cell["generator_params"]}):
+        from .. import generators  # built before its memory terms (sizes.memory_terms builds it too)
+
+        try:
+            generators.get(cell["generator"], **resolved["generator_params"])
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{where}.generator: {cell['generator']}: {one_line(err)}") from None
     memory = sizes.memory_terms(resolved)
     if kind.memory is not None and target is not None:
         sizes.add_terms(memory, kind.memory(resolved))
@@ -360,13 +367,6 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
         except (ValueError, TypeError) as err:
             raise ValueError(f"{where}.estimator: {cell['estimator']}: {one_line(err)}") from None
         _check_estimator_size(where, resolved, estimator, memory)
-    if "generator" in cell and schedules.has_schedule({"generator_params": cell["generator_params"]}):
-        from .. import generators
-
-        try:
-            generators.get(cell["generator"], **resolved["generator_params"])
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"{where}.generator: {cell['generator']}: {one_line(err)}") from None
     if kind.validate is not None:
         try:
             kind.validate(resolved)
