@@ -14,10 +14,11 @@ Where things live (the pipeline as the theorem reads it; docs/theory.md explains
                      |
              metrics/ (W2: exact, EMD, coupling, sliced; velocity L2)   error_ledger (every term of the bound)
                      |
-    cells (a grid point: parameters, columns, seeds)  ->  experiments/ (kinds: what one cell measures)
+    parameters (the shared schema, table columns, h = T/K)   cells (identity: cell_id, seeds, random streams)
+    experiments/ (kinds: what one cell measures)             sizes (memory and work of one cell, refused early)
                      |
     config (TOML -> validated cells)  ->  sweep (units, cache, parallel run, results table)
-    schedules (a parameter as an expression in n: T -> 1, bandwidths, K, m)
+    schedules (a parameter as an expression in n: T -> 1, bandwidths, K, m; expressions: the one parser)
     plugins (the user's modules registering estimators, targets, kinds: imported by the sweep and every worker)
                      |
     claims (cited rates as data)  ->  rates (log-log fits, seed-t CIs, verdicts)  ->  labels (short group names),
@@ -37,13 +38,14 @@ __version__ = "0.1.0"
 
 _LAYERS = {  # public name -> the package that holds the module (the other maths modules sit at the top)
     "characteristic": "generators",
-    **dict.fromkeys(("config", "cells", "schedules", "experiments", "sweep", "plugins", "outputs"), "study"),
+    **dict.fromkeys(("config", "cells", "parameters", "schedules", "sizes", "experiments", "sweep", "plugins", "outputs"),
+                    "study"),
     **dict.fromkeys(("claims", "rates", "calibration", "summary", "planning", "run_folder"), "verdicts"),
     **dict.fromkeys(("report", "plots", "panels", "comparison", "labels"), "reporting"),
 }
 _SUBMODULES = (
     "paths", "targets", "solvers", "metrics", "velocity", "testing", "characteristic", "error_ledger", "training",
-    "smoothing", "generators", "registry", "cli", "study", "verdicts", "reporting", *_LAYERS,
+    "smoothing", "generators", "registry", "expressions", "cli", "study", "verdicts", "reporting", *_LAYERS,
 )
 _EXPORTS = {"CharacteristicGenerator": "characteristic", "ledger": "error_ledger"}
 

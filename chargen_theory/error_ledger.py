@@ -47,15 +47,27 @@ def _estimator(estimator, options, target, path, n, rng):
     return estimator, getattr(estimator, "name", type(estimator).__name__)
 
 
-def exact_flow(target, path, z, T: float) -> tuple[np.ndarray, str]:
-    """The exact characteristic X_T(z), (n, D) float64, and how it was computed: "closed_form" (target.flow_map)
-    or "reference" (solvers.reference, tight-tolerance solve_ivp with the exact velocity)."""
+def exact_flow(target, path, z, times, rtol: float = 1e-10, atol: float = 1e-12) -> tuple[np.ndarray, str]:
+    """The exact characteristics X_t(z) of prior draws z (n, D) and how they were computed: "closed_form"
+    (target.flow_map) or "reference" (solvers.reference: one DOP853 solve with the exact velocity, tolerances
+    ``rtol`` and ``atol``). ``times``: one time T -> X_T(z) (n, D); increasing times -> (len(times), n, D), one
+    solve through all of them. NotImplementedError where a time has alpha = 0 on a path whose velocity is
+    singular there (follmer at t = 1) and the target has no closed form: that velocity needs the target's score."""
     from . import solvers
 
+    path = get_path(path)
     try:
-        return np.asarray(target.flow_map(z, T, path), dtype=np.float64), "closed_form"
+        if np.ndim(times) == 0:
+            return np.asarray(target.flow_map(z, times, path), dtype=np.float64), "closed_form"
+        return np.stack([np.asarray(target.flow_map(z, t, path), dtype=np.float64) for t in times]), "closed_form"
     except NotImplementedError:
-        return solvers.reference(lambda t, x: target.velocity(t, x, path), z, T=T), "reference"
+        pass
+    if path.singular_at_one and np.any(path.alpha(np.asarray(times, dtype=np.float64)) == 0):
+        raise NotImplementedError(f"the {path.name} velocity at t = 1 needs the target's score")
+    velocity = lambda t, x: target.velocity(t, x, path)  # noqa: E731
+    if np.ndim(times) == 0:
+        return solvers.reference(velocity, z, T=times, rtol=rtol, atol=atol), "reference"
+    return solvers.reference(velocity, z, T=times[-1], t_eval=times, rtol=rtol, atol=atol), "reference"
 
 
 @dataclass(frozen=True)

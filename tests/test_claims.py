@@ -117,6 +117,9 @@ def test_formula_text():
     ("-0.25", 9, -0.25),
     ("-1/3", 9, -1 / 3),
     (-0.5, 9, -0.5),
+    (" 1 / -2 ", 9, -0.5),
+    ("-1/(d+-1)", 5, -1 / 4),
+    ("-1/(d--3)", 5, -1 / 8),
 ])
 def test_from_dict_parses_exponents(text, d, expected):
     c = claims.from_dict({"id": "user_rate", "quantity": "velocity_l2", "variable": "n", "exponent": text,
@@ -173,6 +176,13 @@ def test_from_dict_uses_d_star_when_asked():
 def test_from_dict_rejects_bad_specs(spec, match):
     with pytest.raises(ValueError, match=match):
         claims.from_dict(spec)
+
+
+@pytest.mark.parametrize("text", ["-1/(3+d)", "-1/(d+3)/2", "--1", "-1/(d*3)", "d", "2^2", "-" * 10**5 + "1", "[1]"])
+def test_exponents_outside_a_b_and_a_over_d_plus_c_are_refused_with_one_message(text):
+    message = f"claim x: exponent must be a number, 'a/b' or 'a/(d + c)', got {text[:20]!r}"[:-1]
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        claims.from_dict({"id": "x", "quantity": "q", "variable": "n", "exponent": text})
 
 
 def test_register_adds_a_claim_and_refuses_a_different_one_under_a_taken_id(scratch_registries):

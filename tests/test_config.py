@@ -147,7 +147,7 @@ def test_builtin_kinds_declare_registered_claims_and_measured_quantities():
     registered = set(ct.claims.names())
     for name in ("euler_vs_h", "velocity_vs_n", "chargen_vs_n", "intrinsic_dim", "w2_floor"):
         kind = ex.get(name)
-        assert set(kind.parameters) <= set(ct.cells.PARAMETERS) | set(kind.checks)
+        assert set(kind.parameters) <= set(ct.parameters.PARAMETERS) | set(kind.checks)
         for fit in kind.fits:
             bracket = {f"{fit.quantity}_lower", f"{fit.quantity}_upper"} <= set(kind.measurements)
             assert fit.quantity in kind.measurements or bracket, (name, fit.quantity)

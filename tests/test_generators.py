@@ -104,7 +104,8 @@ def test_config_generator_column_shapes_and_errors():
     assert (old["generator"], old["generator_params"]) == ("characteristic", {"width": 8, "epochs": 2})
     (ep,) = ct.config.loads(base + "generator = { endpoint_only = true }").experiments[0].cells
     assert (ep["generator"], ep["generator_params"]) == ("endpoint", {})
-    seeds = {ct.cells.seed_entropy("chargen_vs_n", c, 0, 1) for c in cells}
+    level = ct.experiments.get("chargen_vs_n").level
+    seeds = {ct.cells.seed_entropy("chargen_vs_n", c, 0, 1, level) for c in cells}
     assert len(seeds) == 1
     for text, message in (('generator = "nope"', r"^experiment\[0\]\.generator\.name: .*allowed: characteristic"),
                           ('generator = { name = "euler", width = 3 }',
@@ -115,7 +116,8 @@ def test_config_generator_column_shapes_and_errors():
             ct.config.loads(base + text)
     budget = base.replace("chargen_vs_n", "generator_budget") + 'max_steps = [10, 20]\ngenerator = "endpoint"'
     cells = ct.config.loads(budget).experiments[0].cells  # max_steps (in options) is a level: one shared stream
-    assert len({ct.cells.seed_entropy("generator_budget", c, 0, 1) for c in cells}) == 1 and len(cells) == 2
+    level = ct.experiments.get("generator_budget").level
+    assert len({ct.cells.seed_entropy("generator_budget", c, 0, 1, level) for c in cells}) == 1 and len(cells) == 2
     budget = budget.replace('"endpoint"', '"euler"')
     with pytest.raises(ValueError, match=r"^experiment\[0\]\.generator: 'euler' does not train"):
         ct.config.loads(budget)

@@ -34,7 +34,7 @@ REFUSED = {  # a registration that must fail -> its whole message
     "kind parameter": (lambda: ct.experiments.register(ct.experiments.Kind("mine", lambda cell, rng: {}, {"alpha": 1},
                                                                            ())),
                        "kind mine: parameter(s) alpha need a check in Kind.checks; shared parameters: "
-                       + ", ".join(ct.cells.PARAMETERS)),
+                       + ", ".join(ct.parameters.PARAMETERS)),
     "claim taken": (lambda: ct.claims.register(ct.claims.Claim("euler_first_order", "euler_error", "h", 2.0, None)),
                     f"claim euler_first_order: id already registered; registered ids: {CLAIM_IDS}"),
     "claim type": (lambda: ct.claims.register({"id": "mine"}),

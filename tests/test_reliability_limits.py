@@ -220,7 +220,7 @@ SIZES = [
 
 @pytest.mark.parametrize("body, fragments", SIZES)
 def test_sizes_are_refused_before_any_work_naming_the_parameter(monkeypatch, body, fragments):
-    monkeypatch.setattr(ct.cells, "machine_memory", lambda: 16 * 2**30)
+    monkeypatch.setattr(ct.sizes, "machine_memory", lambda: 16 * 2**30)
     with pytest.raises(ValueError) as err:
         ct.config.loads("[[experiment]]\n" + body)
     for fragment in fragments:
@@ -228,7 +228,7 @@ def test_sizes_are_refused_before_any_work_naming_the_parameter(monkeypatch, bod
 
 
 def test_the_bundled_configs_stay_within_the_size_limits(monkeypatch):
-    monkeypatch.setattr(ct.cells, "machine_memory", lambda: 16 * 2**30)
+    monkeypatch.setattr(ct.sizes, "machine_memory", lambda: 16 * 2**30)
     for name in cli.bundled_configs():
         ct.config.load(cli.CONFIG_DIR / f"{name}.toml")
 

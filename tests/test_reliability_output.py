@@ -272,7 +272,7 @@ SIZES = [
 
 @pytest.mark.parametrize("body, fragments", SIZES)
 def test_sizes_beyond_the_machine_are_refused_quickly(monkeypatch, body, fragments):
-    monkeypatch.setattr(ct.cells, "machine_memory", lambda: 16 * 2**30)
+    monkeypatch.setattr(ct.sizes, "machine_memory", lambda: 16 * 2**30)
     grid = {"{K}": list(range(1, 101)), "{M}": list(range(1, 1001)), "{T}": [i / 1000 for i in range(1, 1001)]}
     for key, values in grid.items():
         body = body.replace(key, str(values))
@@ -493,7 +493,7 @@ def test_api_mistakes_are_value_errors_naming_the_field():
     with pytest.raises(ValueError, match=r"num_itermax: must be an integer in \[1, 2\*\*63 - 1\]"):
         ct.metrics.w2(x, x + 1, num_itermax=2**64)
     with pytest.raises(ValueError, match="root_seed: must be an integer"):
-        ct.cells.seed_entropy("w2_floor", {"n": 10}, 0, "abc")
+        ct.cells.seed_entropy("w2_floor", {"n": 10}, 0, "abc", ("n",))
     with pytest.raises(ValueError, match=r"entropy\[0\]: must be an integer"):
         ct.cells.random_stream(["abc"])
     with pytest.raises(ValueError, match="n: must be an integer"):

@@ -5,7 +5,7 @@ import math
 import pytest
 
 import chargen_theory as ct
-from chargen_theory import cells, schedules
+from chargen_theory import schedules
 
 
 @pytest.mark.parametrize("text, names, expected", [
@@ -68,7 +68,7 @@ def test_config_resolves_per_cell_and_sweep_records_the_values(tmp_path):
     cfg = ct.config.loads(CONFIG.format(T='{ schedule = "1 - n^(-1/2)" }'))
     cell = cfg.experiments[0].cells[0]
     assert cell["T"] == {"schedule": "1 - n^(-1/2)"} and "h" not in cell  # the table keeps the schedule
-    resolved, values = cells.resolve(cell)
+    resolved, values = schedules.resolve(cell)
     n = cell["n"]
     assert resolved["T"] == values["T"] == 1 - n ** -0.5
     assert resolved["K"] == round(4 * n ** 0.25) and isinstance(resolved["K"], int)
@@ -78,7 +78,7 @@ def test_config_resolves_per_cell_and_sweep_records_the_values(tmp_path):
     table = ct.sweep.run(cfg, tmp_path)
     assert (table["status"] == "ok").all()
     for _, row in table.iterrows():
-        recorded = ct.cells.canonical_json(cells.resolve(
+        recorded = ct.cells.canonical_json(schedules.resolve(
             next(c for c in cfg.experiments[0].cells if c["n"] == row["n"]))[1])
         assert row["resolved"] == recorded
     assert table["T"].nunique() == 1  # one group over n for the rate fit
@@ -105,6 +105,6 @@ def test_only_schedulable_parameters_take_schedules():
 
 def test_cells_without_schedules_are_unchanged():
     cell = {"n": 10, "T": 0.9, "K": 4, "h": 0.225, "estimator": "kde", "estimator_params": {"bandwidth": "scott"}}
-    resolved, values = cells.resolve(cell)
+    resolved, values = schedules.resolve(cell)
     assert resolved == cell and resolved is not cell and values == {}
-    assert not cells.has_schedule(cell)
+    assert not schedules.has_schedule(cell)

@@ -46,7 +46,7 @@ def run(tmp_path, text=CONFIG, **kw):
 
 def test_seed_entropy_is_a_sha256_of_canonical_json_without_level_keys():
     cell = {"n": 10, "T": 0.5, "target": "gaussian", "target_params": {"mean": [0.0], "cov": [[1.0]]}}
-    entropy = ct.cells.seed_entropy("w2_floor", cell, seed=3, root_seed=42)
+    entropy = ct.cells.seed_entropy("w2_floor", cell, seed=3, root_seed=42, level=("n",))
     relevant = {"experiment": "w2_floor", "T": 0.5, "target": "gaussian",
                 "target_params": {"cov": [[1.0]], "mean": [0.0]}}  # n is w2_floor's level: excluded
     text = json.dumps(relevant, sort_keys=True, separators=(",", ":"))
@@ -57,31 +57,32 @@ def test_seed_entropy_is_a_sha256_of_canonical_json_without_level_keys():
 
 def test_seed_entropy_does_not_depend_on_the_process():
     code = ("import chargen_theory as ct; print(list(ct.cells.seed_entropy('w2_floor', "
-            "{'n': 10, 'T': 0.5, 'target': 'box'}, 1, 5)))")
+            "{'n': 10, 'T': 0.5, 'target': 'box'}, 1, 5, ('n',))))")
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": hs}).stdout for hs in ("1", "2")}
-    assert outs == {f"{list(ct.cells.seed_entropy('w2_floor', {'n': 10, 'T': 0.5, 'target': 'box'}, 1, 5))}\n"}
+    expected = ct.cells.seed_entropy("w2_floor", {"n": 10, "T": 0.5, "target": "box"}, 1, 5, ("n",))
+    assert outs == {f"{list(expected)}\n"}
 
 
 def test_streams_differ_by_seed_and_cell_and_are_shared_across_levels():
-    base = ct.cells.seed_entropy("_toy_sweep", {"n": 10, "T": 0.5}, 0, 1)
-    assert ct.cells.seed_entropy("_toy_sweep", {"n": 80, "T": 0.5}, 0, 1) == base  # common random numbers over n
-    assert ct.cells.seed_entropy("_toy_sweep", {"n": 10, "T": 1.0}, 0, 1) != base
-    assert ct.cells.seed_entropy("_toy_sweep", {"n": 10, "T": 0.5}, 1, 1) != base
-    assert ct.cells.seed_entropy("_toy_sweep", {"n": 10, "T": 0.5}, 0, 2) != base
+    base = ct.cells.seed_entropy("_toy_sweep", {"n": 10, "T": 0.5}, 0, 1, ("n",))
+    assert ct.cells.seed_entropy("_toy_sweep", {"n": 80, "T": 0.5}, 0, 1, ("n",)) == base  # common numbers over n
+    assert ct.cells.seed_entropy("_toy_sweep", {"n": 10, "T": 1.0}, 0, 1, ("n",)) != base
+    assert ct.cells.seed_entropy("_toy_sweep", {"n": 10, "T": 0.5}, 1, 1, ("n",)) != base
+    assert ct.cells.seed_entropy("_toy_sweep", {"n": 10, "T": 0.5}, 0, 2, ("n",)) != base
 
 
 def test_run_writes_sorted_table_sidecar_and_json_cache(tmp_path):
     table = run(tmp_path)
     out = tmp_path / "out"
-    assert list(table.columns) == (list(ct.sweep.IDENTITY_COLUMNS) + list(ct.cells.COLUMNS)
+    assert list(table.columns) == (list(ct.sweep.IDENTITY_COLUMNS) + list(ct.parameters.COLUMNS)
                                    + ["value", "value_method"])
     assert len(table) == 3 * 2 * 2 and set(table["status"]) == {"ok"}
     order = list(zip(table["T"], table["n"], table["seed"]))
     assert order == sorted(order)
     # each value is the first normal of the stream seeded from the unit's entropy (an independent re-derivation)
     for row in table.itertuples():
-        entropy = ct.cells.seed_entropy("_toy_sweep", {"n": int(row.n), "T": row.T}, row.seed, 11)
+        entropy = ct.cells.seed_entropy("_toy_sweep", {"n": int(row.n), "T": row.T}, row.seed, 11, ("n",))
         assert row.value == np.random.default_rng(np.random.SeedSequence(list(entropy))).standard_normal()
     on_disk = pd.read_csv(out / "results.csv", keep_default_na=False, na_values=[""])
     assert on_disk["value"].tolist() == table["value"].tolist()

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..study import cells, experiments, outputs
+from ..study import experiments, outputs, parameters
 from ..verdicts.rates import format_value
 from ..verdicts.run_folder import read_run
 
@@ -111,7 +111,7 @@ def _numbers_where_numbers(rows: pd.DataFrame) -> pd.DataFrame:
     read as text when another experiment of the run has a schedule in it."""
     numeric = {}
     for column in rows.columns:
-        if column in cells.PARAMETERS and not pd.api.types.is_numeric_dtype(rows[column]):
+        if column in parameters.PARAMETERS and not pd.api.types.is_numeric_dtype(rows[column]):
             values = pd.to_numeric(rows[column], errors="coerce")
             if values.notna().sum() == rows[column].notna().sum():
                 numeric[column] = values

@@ -14,7 +14,7 @@ import re
 
 import pandas as pd
 
-from ..study import cells
+from ..study import parameters
 from ..verdicts.rates import format_value, is_empty
 
 KEY = ("experiment", "variable", "target", "group")  # the rates columns that identify a fitted group
@@ -38,7 +38,7 @@ def group_labels(rates: pd.DataFrame) -> pd.DataFrame:
     keys = group_keys(rates)
     first = rates.groupby(keys, sort=True).head(1)
     first = first.assign(_key=group_keys(first)).sort_values("_key", kind="stable")
-    columns = [c for c in cells.COLUMNS if c in first.columns]
+    columns = [c for c in parameters.COLUMNS if c in first.columns]
     params = [{c: row[c] for c in columns if not is_empty(row[c]) and _text(row[c]) != "{}"}
               for _, row in first.iterrows()]
     compact = [""] * len(first)

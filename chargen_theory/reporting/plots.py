@@ -29,7 +29,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, NullFormatter, NullLocator
 
-from ..study import cells
+from ..study import parameters
 from . import labels as _labels
 from ..study.outputs import write_atomic
 from ..verdicts.rates import describe_group, format_value, group_columns, is_empty, level_arrays, rms_over_seeds
@@ -125,7 +125,7 @@ def _pages(groups: pd.DataFrame) -> list[pd.DataFrame]:
     """``groups`` (one row each, in drawing order) cut into pages of at most GROUPS_PER_FIGURE, keeping together the
     groups that differ only in their estimator (a network and its controls on the same cells), in order of first
     appearance."""
-    columns = [c for c in cells.COLUMNS if c in groups.columns and c not in _ESTIMATOR_COLUMNS]
+    columns = [c for c in parameters.COLUMNS if c in groups.columns and c not in _ESTIMATOR_COLUMNS]
     sets: dict[tuple, list[int]] = {}
     for i in range(len(groups)):
         key = tuple("" if is_empty(groups[c].iloc[i]) else str(groups[c].iloc[i]) for c in columns)

@@ -35,7 +35,7 @@ Parameters a kind accepts and their defaults: ``chargen-theory list experiments`
 Every mistake raises ValueError with one line that names the field (``experiment[1].K[0]``) and, for names, the
 allowed values; nothing is computed or written before the whole configuration has passed. Sizes are checked too:
 at most ``MAX_UNITS`` (cell, seed) units, counted before the grid is built, and every cell's estimated memory
-within the machine's (chargen_theory.cells.check_memory), checked before its target is built.
+within the machine's (chargen_theory.study.sizes.check_memory), checked before its target is built.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import numpy as np
 
 from .. import _validate
-from . import cells, experiments, schedules
+from . import cells, experiments, parameters, schedules, sizes
 
 TOP_LEVEL_KEYS = ("claim", "description", "experiment", "out", "root_seed", "seeds")
 BLOCK_KEYS = ("claims", "kind", "seeds", "zip")
@@ -240,25 +240,25 @@ def _experiment(i: int, block: dict, default_seeds: int, user_claims: dict) -> E
 
 def _check(kind: experiments.Kind, key: str):
     """The check of parameter ``key`` for ``kind``: the kind's own (``Kind.checks``), else the shared schema's."""
-    return kind.checks[key] if key in kind.checks else cells.PARAMETERS[key].check
+    return kind.checks[key] if key in kind.checks else parameters.PARAMETERS[key].check
 
 
 def _schedulable(kind: experiments.Kind, key: str) -> bool:
-    return key not in kind.checks and key in cells.PARAMETERS and cells.PARAMETERS[key].schedulable
+    return key not in kind.checks and key in parameters.PARAMETERS and parameters.PARAMETERS[key].schedulable
 
 
 def _values(field: str, check, value, schedulable: bool = False) -> list:
     """The validated values of one parameter: several when the config gives a list (a grid axis), else one.
-    Table-valued options (``cells.table``) are fixed, never a grid. A schedule (``{ schedule = "..." }``, for
+    Table-valued options (``parameters.table``) are fixed, never a grid. A schedule (``{ schedule = "..." }``, for
     schedulable parameters) is parsed here and checked per cell on its resolved value."""
-    if check is cells.table:
+    if check is parameters.table:
         return [check(field, value)]
 
     def one(where, v):
         if isinstance(v, dict) and "schedule" in v:
             if not schedulable:
                 raise ValueError(f"{where}: cannot be a schedule; schedulable parameters: "
-                                 f"{', '.join(k for k, p in cells.PARAMETERS.items() if p.schedulable)} and "
+                                 f"{', '.join(k for k, p in parameters.PARAMETERS.items() if p.schedulable)} and "
                                  f"numeric estimator and generator options")
             _schedule(where, v)
             return v
@@ -324,34 +324,41 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
     every schedule checked on its value at this cell's n, D and d_star."""
     cell, options = {}, {}
     for key, value in point.items():
-        if key in cells.SPECS:
+        if key in parameters.SPECS:
             cell[key], cell[f"{key}_params"] = value
             for name, option in value[1].items():
                 if isinstance(option, dict) and "schedule" in option:
                     _schedule(f"{where}.{key}.{name}", option)
-        elif key in cells.COLUMNS and key not in kind.checks:
+        elif key in parameters.COLUMNS and key not in kind.checks:
             cell[key] = value
         else:
             options[key] = value
-    scheduled_steps = any(schedules.is_schedule(cell.get(key)) for key in ("K", "T"))
+    scheduled_steps = any(parameters.is_schedule(cell.get(key)) for key in ("K", "T"))
     if "h" in cell and scheduled_steps:
         raise ValueError(f"{where}.h: give K, not h, when T or K is a schedule")
     if ("K" in cell or "h" in cell) and not scheduled_steps:
-        cell["K"], cell["h"] = cells.steps(where, cell.get("T", 1.0), cell.get("K"), cell.get("h"))
+        cell["K"], cell["h"] = parameters.steps(where, cell.get("T", 1.0), cell.get("K"), cell.get("h"))
     if "d_star" in cell and "D" in cell and cell["d_star"] > cell["D"]:
         raise ValueError(f"{where}.d_star: must be <= D, got d_star = {cell['d_star']} > D = {cell['D']}")
     target = None
     if "target" in cell:
-        cells.check_memory(where, cells.memory_terms({**cell, "options": options}))  # before building the target
+        sizes.check_memory(where, sizes.memory_terms({**cell, "options": options}))  # before building the target
         target = _check_target(where, cell)
         _check_target_scale(where, cell, target)
     if options:
         cell["options"] = options
-    resolved = cells.resolve(cell, where)[0]  # also checks the resolved values of the schema's parameters
-    memory = cells.memory_terms(resolved)
+    resolved = schedules.resolve(cell, where)[0]  # also checks the resolved values of the schema's parameters
+    if "generator" in cell and schedules.has_schedule({"generator_params": cell["generator_params"]}):
+        from .. import generators  # built before its memory terms (sizes.memory_terms builds it too)
+
+        try:
+            generators.get(cell["generator"], **resolved["generator_params"])
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{where}.generator: {cell['generator']}: {one_line(err)}") from None
+    memory = sizes.memory_terms(resolved)
     if kind.memory is not None and target is not None:
-        cells.add_terms(memory, kind.memory(resolved))
-    cells.check_memory(where, memory)
+        sizes.add_terms(memory, kind.memory(resolved))
+    sizes.check_memory(where, memory)
     if "estimator" in cell and target is not None:
         from .experiments import build
 
@@ -360,13 +367,6 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
         except (ValueError, TypeError) as err:
             raise ValueError(f"{where}.estimator: {cell['estimator']}: {one_line(err)}") from None
         _check_estimator_size(where, resolved, estimator, memory)
-    if "generator" in cell and cells.has_schedule({"generator_params": cell["generator_params"]}):
-        from .. import generators
-
-        try:
-            generators.get(cell["generator"], **resolved["generator_params"])
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"{where}.generator: {cell['generator']}: {one_line(err)}") from None
     if kind.validate is not None:
         try:
             kind.validate(resolved)
@@ -377,13 +377,13 @@ def _cell(where: str, kind: experiments.Kind, point: dict) -> dict:
 
 def _check_estimator_size(where: str, cell: dict, estimator, memory: dict) -> None:
     """Refuse, before any work, an estimator whose fit on the cell's n samples would not fit in memory with the rest
-    of the cell (``memory``) or would take more than ``cells.MAX_OPERATIONS``; the message names the estimator's
+    of the cell (``memory``) or would take more than ``sizes.MAX_OPERATIONS``; the message names the estimator's
     hyperparameter (``experiment[i].estimator.<name>``)."""
     n, D = cell.get("n"), cell.get("D")
     if not isinstance(n, int) or not isinstance(D, int):
         return
-    cells.check_memory(where, cells.add_terms(dict(memory), estimator.memory_terms(n, D), "estimator."))
-    cells.check_work(where, cells.add_terms({}, estimator.work_terms(n, D), "estimator."))
+    sizes.check_memory(where, sizes.add_terms(dict(memory), estimator.memory_terms(n, D), "estimator."))
+    sizes.check_work(where, sizes.add_terms({}, estimator.work_terms(n, D), "estimator."))
 
 
 def _check_target_scale(where: str, cell: dict, target) -> None:

@@ -9,87 +9,109 @@ parameter as a table ``{ schedule = "EXPRESSION" }``::
 
 EXPRESSION uses numbers, the names ``n``, ``d`` (= ``D``, the ambient dimension), ``D`` and ``d_star`` (the intrinsic
 dimension), ``+ - * / ^`` (``^`` is the power), parentheses and the functions ``log`` (natural), ``sqrt``, ``min``,
-``max``. It is parsed into a syntax tree and computed by walking that tree; it is never evaluated as code.
+``max`` (the grammar of chargen_theory.expressions). It is parsed into a syntax tree and computed by walking that
+tree; it is never evaluated as code.
 Parameters whose values are integers (K, m, k, width) round the result to the nearest integer.
 
 The results table keeps the schedule itself in the parameter's column (so all n of a rate fit form one group); the
 values a unit used are resolved from its own n, d and d_star (``resolve``) and recorded beside the measurements.
+Whether a config value is a schedule table: ``chargen_theory.study.parameters.is_schedule``.
 """
 from __future__ import annotations
 
 import ast
-import math
-import operator
+import copy
+import inspect
 from collections.abc import Mapping
 
+from .. import expressions
+from .parameters import INTEGERS, PARAMETERS, is_schedule, step_size
+
 NAMES = ("n", "d", "D", "d_star")
-FUNCTIONS = {"log": math.log, "sqrt": math.sqrt, "min": min, "max": max}
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-           ast.Pow: operator.pow}
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
-_MAX_LENGTH = 200
-
-
-def is_schedule(value) -> bool:
-    """Whether a config value is a schedule table ``{"schedule": "..."}``."""
-    return isinstance(value, Mapping) and set(value) == {"schedule"}
+"""The names a schedule may use; its functions are ``expressions.FUNCTIONS``."""
 
 
 def parse(field: str, text) -> ast.expr:
     """The syntax tree of a schedule expression; ValueError naming ``field`` for anything outside the grammar."""
-    if not isinstance(text, str) or not text.strip() or len(text) > _MAX_LENGTH:
-        raise ValueError(f"{field}.schedule: must be a non-empty expression of at most {_MAX_LENGTH} characters in "
-                         f"{', '.join(NAMES)}, got {text!r}")
-    try:
-        tree = ast.parse(text.replace("^", "**"), mode="eval").body
-    except SyntaxError:
-        raise ValueError(f"{field}.schedule: cannot parse {text!r}; use numbers, {', '.join(NAMES)}, "
-                         f"+ - * / ^, parentheses and {', '.join(FUNCTIONS)}") from None
-    for node in ast.walk(tree):
-        allowed = (isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Load))
-                   or type(node) in _BINARY or type(node) in _UNARY
-                   or (isinstance(node, ast.Constant) and type(node.value) in (int, float)))
-        if isinstance(node, ast.Name) and node.id not in NAMES and node.id not in FUNCTIONS:
-            raise ValueError(f"{field}.schedule: unknown name {node.id!r} in {text!r}; allowed: "
-                             f"{', '.join(NAMES)} and the functions {', '.join(FUNCTIONS)}")
-        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS
-                                               and not node.keywords):
-            raise ValueError(f"{field}.schedule: only the functions {', '.join(FUNCTIONS)} may be called in {text!r}")
-        if not allowed:
-            raise ValueError(f"{field}.schedule: {type(node).__name__} is not allowed in {text!r}; use numbers, "
-                             f"{', '.join(NAMES)}, + - * / ^, parentheses and {', '.join(FUNCTIONS)}")
-    return tree
+    return expressions.parse(f"{field}.schedule", text, NAMES)
 
 
 def evaluate(field: str, text: str, variables: Mapping[str, float]) -> float:
     """The value of schedule ``text`` at ``variables`` (n, d, D, d_star); ValueError naming ``field`` when it is
     not a finite real number (a negative power base, a division by zero, a missing name...)."""
-    tree = parse(field, text)
-
-    def walk(node):
-        if isinstance(node, ast.Constant):
-            return float(node.value)
-        if isinstance(node, ast.Name):
-            if node.id not in variables or variables[node.id] is None:
-                raise ValueError(f"{field}.schedule: {node.id} is not known for this cell (in {text!r})")
-            return float(variables[node.id])
-        if isinstance(node, ast.UnaryOp):
-            return _UNARY[type(node.op)](walk(node.operand))
-        if isinstance(node, ast.BinOp):
-            return _BINARY[type(node.op)](walk(node.left), walk(node.right))
-        return FUNCTIONS[node.func.id](*(walk(arg) for arg in node.args))
-
-    try:
-        value = walk(tree)
-    except (ArithmeticError, ValueError, TypeError) as err:
-        if isinstance(err, ValueError) and str(err).startswith(field):
-            raise
-        raise ValueError(f"{field}.schedule: {text!r} cannot be computed at {dict(variables)} ({err})") from None
-    if not isinstance(value, float) or not math.isfinite(value):
-        raise ValueError(f"{field}.schedule: {text!r} is not a finite real number at {dict(variables)}")
-    return value
+    return expressions.evaluate(f"{field}.schedule", text, variables, NAMES)
 
 
 def variables(cell: Mapping) -> dict:
     """The names a schedule may use, from a cell: n, D (also as d) and d_star (None where the cell lacks them)."""
     return {"n": cell.get("n"), "d": cell.get("D"), "D": cell.get("D"), "d_star": cell.get("d_star")}
+
+
+def has_schedule(cell: dict) -> bool:
+    """Whether any parameter of the cell (top level, estimator or generator options) is a schedule."""
+    return _find_schedules(cell) != {}
+
+
+def _find_schedules(cell: dict) -> dict:
+    found = {key: value for key, value in cell.items() if is_schedule(value)}
+    for key, value in (cell.get("estimator_params") or {}).items():
+        if is_schedule(value):
+            found[f"estimator.{key}"] = value
+    for key, value in (cell.get("generator_params") or {}).items():
+        if is_schedule(value):
+            found[f"generator.{key}"] = value
+    return found
+
+
+def resolve(cell: dict, field: str = "cell") -> tuple[dict, dict]:
+    """(a copy of ``cell`` with every schedule replaced by its value at the cell's n, D, d_star; {parameter: value}).
+
+    Integer-valued parameters (the schema's, and estimator / generator options whose default is an int) are rounded
+    to the nearest integer. ``h`` is recomputed as T / K. ValueError naming ``field`` when a schedule cannot be
+    computed or a schema parameter's value fails its check (``PARAMETERS``). A cell without schedules is returned
+    unchanged (as a copy) with an empty dict.
+    """
+    out, values = copy.deepcopy(cell), {}
+    if not _find_schedules(cell):
+        return out, values
+    names = variables(cell)
+
+    def value(where, spec, integer):
+        number = evaluate(where, spec["schedule"], names)
+        return int(round(number)) if integer else number
+
+    for key in list(out):
+        if is_schedule(out[key]):
+            schedule = out[key]["schedule"]
+            out[key] = values[key] = value(f"{field}.{key}", out[key], key in INTEGERS)
+            if key in PARAMETERS:  # e.g. K = { schedule = "0.4" } rounds to 0 steps
+                at = f"at n = {cell['n']}" if cell.get("n") is not None else repr(schedule)
+                PARAMETERS[key].check(f"{field}.{key} (schedule {at})", out[key])
+    if out.get("estimator_params"):
+        integers = _integer_options("estimator", out.get("estimator"))
+        for key, spec in out["estimator_params"].items():
+            if is_schedule(spec):
+                number = value(f"{field}.estimator.{key}", spec, key in integers)
+                out["estimator_params"][key] = values[f"estimator.{key}"] = number
+    generator = out.get("generator_params") or {}
+    if generator:
+        integers = _integer_options("generator", out.get("generator"))
+        for key, spec in generator.items():
+            if is_schedule(spec):
+                generator[key] = values[f"generator.{key}"] = value(f"{field}.generator.{key}", spec, key in integers)
+    if "K" in out and "T" in out and ("K" in values or "T" in values):
+        out["h"] = values["h"] = step_size(field, out["T"], out["K"])
+    return out, values
+
+
+def _integer_options(what: str, name) -> set[str]:
+    """Constructor arguments annotated as integers (``int``, ``int | str``) of an estimator class or of the
+    generator class: their scheduled values are rounded."""
+    if what == "estimator":
+        from ..velocity import estimator_class
+        cls = estimator_class(name)
+    else:
+        from ..generators import generator_class
+        cls = generator_class(name)
+    return {key for key, p in inspect.signature(cls.__init__).parameters.items()
+            if "int" in str(p.annotation) and "float" not in str(p.annotation)}

@@ -14,7 +14,7 @@ worker stops the run (ValueError, no table written) once the other units have ru
 parameters and seed, so serial, joblib (loky) and Dask runs and reruns give identical tables apart from the timing
 columns.
 
-Outputs: ``OUT/results.csv`` (columns: ``IDENTITY_COLUMNS``, ``cells.COLUMNS``, then the measurements of the
+Outputs: ``OUT/results.csv`` (columns: ``IDENTITY_COLUMNS``, ``parameters.COLUMNS``, then the measurements of the
 kinds in the config) and ``OUT/run.json`` (the configuration, its name and SHA-256 (no machine path), seeds, versions,
 plugins, machine, timestamps, status counts, and ``results_sha256``, the SHA-256 of results.csv, so that a report never
 pairs a table with another run's sidecar). The folder is locked for the run and written as chargen_theory.outputs says.
@@ -41,7 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__, _validate, training
-from . import cells, config as config_module, experiments, outputs, plugins as plugins_module
+from . import cells, config as config_module, experiments, outputs, parameters, schedules
+from . import plugins as plugins_module
 
 IDENTITY_COLUMNS = ("experiment", "cell_id", "seed", "status", "message", "seconds")
 TIMING_COLUMNS = ("seconds", "train_seconds")
@@ -102,6 +103,7 @@ def units(cfg: config_module.Config) -> list[Unit]:
     """All (cell, seed) units of a configuration, without duplicates (a cell listed twice runs once)."""
     found: dict[str, Unit] = {}
     for block in cfg.experiments:
+        level = experiments.get(block.kind).level
         for cell in block.cells:
             cid = cells.cell_id(block.kind, cell)
             for seed in range(block.seeds):
@@ -109,7 +111,7 @@ def units(cfg: config_module.Config) -> list[Unit]:
                             "version": __version__, "code": code_fingerprint(), "dependencies": numerical_versions()}
                 used = plugins_module.used_by(block.kind, cell)
                 key = cells.digest({**identity, "plugins": used} if used else identity).hex()[:32]
-                entropy = cells.seed_entropy(block.kind, cell, seed, cfg.root_seed)
+                entropy = cells.seed_entropy(block.kind, cell, seed, cfg.root_seed, level)
                 found.setdefault(key, Unit(block.kind, cell, cid, seed, entropy, key, tuple(sorted(used))))
     return list(found.values())
 
@@ -219,7 +221,7 @@ def replay(unit: Unit):
     its random stream) inside the sweep's one-thread setting, so that what is computed from them in the block is what the sweep computed for
     that row (e.g. to refit the generator behind a row for a figure)."""
     with one_thread():
-        yield cells.resolve(unit.cell)[0], cells.random_stream(unit.entropy)
+        yield schedules.resolve(unit.cell)[0], cells.random_stream(unit.entropy)
 
 
 def find_unit(cfg, experiment: str, seed: int = 0, **parameters) -> Unit:
@@ -485,26 +487,26 @@ def results_table(cfg: config_module.Config, todo: list[Unit], records: dict):
     measured = []
     for name in dict.fromkeys(block.kind for block in cfg.experiments):
         measured += [m for m in experiments.get(name).measurements if m not in measured]
-    scheduled = any(cells.has_schedule(unit.cell) for unit in todo)
+    scheduled = any(schedules.has_schedule(unit.cell) for unit in todo)
     rows = []
     for unit in todo:
         record = records[unit.key]
         row = {"experiment": unit.experiment, "cell_id": unit.cell_id, "seed": unit.seed, "status": record["status"],
                "message": record["message"], "seconds": float(record["seconds"])}
-        for column in cells.COLUMNS:
+        for column in parameters.COLUMNS:
             value = unit.cell.get(column)
             if isinstance(value, (dict, list)):
                 value = cells.canonical_json(value)
             row[column] = value
         if scheduled:
-            row["resolved"] = cells.canonical_json(cells.resolve(unit.cell)[1])
+            row["resolved"] = cells.canonical_json(schedules.resolve(unit.cell)[1])
         row.update(record["measurements"])
         rows.append(row)
-    order = ("experiment", *cells.SORT_ORDER, "seed")
+    order = ("experiment", *parameters.SORT_ORDER, "seed")
     rows.sort(key=lambda row: tuple(_sort_key(row[c]) for c in order))
     resolved = ["resolved"] if scheduled else []
-    table = pd.DataFrame(rows, columns=list(IDENTITY_COLUMNS + cells.COLUMNS) + resolved + measured)
-    for column in ("seed", *cells.INT_COLUMNS):
+    table = pd.DataFrame(rows, columns=list(IDENTITY_COLUMNS + parameters.COLUMNS) + resolved + measured)
+    for column in ("seed", *parameters.INT_COLUMNS):
         if pd.api.types.is_numeric_dtype(table[column]) or table[column].isna().all():
             table[column] = table[column].astype("Int64")
     return table

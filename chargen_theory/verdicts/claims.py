@@ -25,6 +25,7 @@ kind's ``Kind.bounds`` (``measures``).
 """
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import math
@@ -33,7 +34,7 @@ import re
 from dataclasses import dataclass, fields
 from fractions import Fraction
 
-from .. import _validate
+from .. import _validate, expressions
 from ..registry import Registry
 
 VARIABLES = ("n", "h")
@@ -837,9 +838,6 @@ def register(claim: Claim) -> Claim:
     return CLAIMS.add(getattr(claim, "id", None), claim)
 
 
-_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)"
-_CONSTANT = re.compile(rf"\s*({_NUMBER})\s*(?:/\s*({_NUMBER})\s*)?")
-_RATIONAL = re.compile(rf"\s*({_NUMBER})\s*/\s*\(\s*d\s*(?:([+-])\s*({_NUMBER}))?\s*\)\s*")
 _FIELDS = {f.name for f in fields(Claim)} - {"numerator", "offset"} | {"exponent"}
 _REQUIRED = ("id", "quantity", "variable", "exponent")
 
@@ -901,18 +899,41 @@ def _is_dimension(value) -> bool:
 
 
 def _parse_exponent(claim_id, exponent) -> tuple[float, float | None]:
+    """(numerator, offset) of an exponent: a number, text "a" or "a/b" (offset None), or "a/(d + c)", "a/(d - c)",
+    "a/(d)" (offset c, -c, 0), where a, b, c are signed numbers; parsed by chargen_theory.expressions, never
+    evaluated as code."""
     if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
         return float(exponent), None
     text = str(exponent)
-    match = _CONSTANT.fullmatch(text)
-    if match:
-        num, den = match.groups()
-        if den is not None and float(den) == 0:
-            raise ValueError(f"claim {claim_id}: exponent {text!r} divides by zero")
-        return (float(num) / float(den) if den else float(num)), None
-    match = _RATIONAL.fullmatch(text)
-    if match:
-        num, sign, off = match.groups()
-        offset = 0.0 if off is None else (float(off) if sign == "+" else -float(off))
-        return float(num), offset
+    try:
+        tree = expressions.parse(f"claim {claim_id}: exponent", text.strip(), ("d",), {}, max_length=None)
+    except ValueError:
+        tree = None
+    if _number(tree) is not None:
+        return _number(tree), None
+    if isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Div) and _number(tree.left) is not None:
+        numerator, denominator = _number(tree.left), tree.right
+        if _number(denominator) is not None:
+            if _number(denominator) == 0:
+                raise ValueError(f"claim {claim_id}: exponent {text!r} divides by zero")
+            return numerator / _number(denominator), None
+        if isinstance(denominator, ast.Name):
+            return numerator, 0.0
+        if (isinstance(denominator, ast.BinOp) and isinstance(denominator.left, ast.Name)
+                and type(denominator.op) in (ast.Add, ast.Sub) and _number(denominator.right) is not None):
+            offset = _number(denominator.right)
+            return numerator, offset if isinstance(denominator.op, ast.Add) else -offset
     raise ValueError(f"claim {claim_id}: exponent must be a number, 'a/b' or 'a/(d + c)', got {text!r}")
+
+
+def _number(node) -> float | None:
+    """The value of a number node, signed at most once (``-3``), else None; too large a number is +-inf."""
+    sign = 1.0
+    if isinstance(node, ast.UnaryOp):
+        sign, node = (-1.0 if isinstance(node.op, ast.USub) else 1.0), node.operand
+    if not isinstance(node, ast.Constant):
+        return None
+    try:
+        return sign * float(node.value)
+    except OverflowError:
+        return sign * math.inf

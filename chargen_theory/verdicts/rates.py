@@ -68,7 +68,7 @@ import pandas as pd
 from scipy import stats
 
 from .. import _validate
-from ..study import cells
+from ..study import parameters
 from . import claims as _claims
 
 SUPPORTING = ("consistent", "faster than bound")  # the verdicts that support a claim
@@ -82,7 +82,7 @@ TARGET_GAP = 0.1  # seeds_needed: seeds that bring detectable_gap down to this s
 MAX_DETECTABLE_REL = 0.25  # "consistent" needs detectable_gap <= max(this x |claimed slope|, TARGET_GAP)
 _LOG_POWER_STEPS = 5  # claimed slopes checked across a claim's log_power_range (the ends included)
 
-# rates.csv: these columns, with the table's parameter columns (cells.COLUMNS) inserted after "variable"
+# rates.csv: these columns, with the table's parameter columns (parameters.COLUMNS) inserted after "variable"
 RATES_COLUMNS = ("experiment", "quantity", "variable", "varies_with", "group", "claim_id", "claim_kind",
                  "claimed_slope", "claimed_slope_with_log", "log_power_range", "slope", "ci_low", "ci_high",
                  "ci_method", "slope_finest", "local_slopes", "r2",
@@ -147,7 +147,7 @@ def fit_slope(levels, values_by_seed, *, variable: str, floors_by_seed=None, dro
     "n" or "h" (sets which end is coarse for ``drop_first`` and the tail). The fit is deterministic (no random
     draws): the interval is seed-t, its coverage measured in ``calibration``.
     """
-    _validate.choice("variable", variable, cells.COMPANIONS)
+    _validate.choice("variable", variable, parameters.COMPANIONS)
     levels = _validate.finite_array("levels", levels, ndim=1)
     if np.any(levels <= 0) or len(np.unique(levels)) != len(levels):
         raise ValueError("levels: must be distinct and > 0")
@@ -380,7 +380,7 @@ def verdict(fit: SlopeFit, claimed_slope: float, *, variable: str, kind: str = "
       "faster" (a rate) when ``_stands`` (stable finest levels, no drift toward the claim, >= 10 seeds), else
       "pre-asymptotic" or "underpowered".
     """
-    _validate.choice("variable", variable, cells.COMPANIONS)
+    _validate.choice("variable", variable, parameters.COMPANIONS)
     _validate.choice("kind", kind, _claims.KINDS)
     max_ci_width_rel = _validate.positive_float("max_ci_width_rel", max_ci_width_rel)
     problem = _usable(fit)
@@ -515,7 +515,7 @@ def bound_verdict(lower_fit: SlopeFit | None, upper_fit: SlopeFit | None, claime
     - "inconclusive" otherwise; the reason says which bound is too loose or unusable.
     The reason is empty for a verdict that both bounds agree on.
     """
-    _validate.choice("variable", variable, cells.COMPANIONS)
+    _validate.choice("variable", variable, parameters.COMPANIONS)
     max_ci_width_rel = _validate.positive_float("max_ci_width_rel", max_ci_width_rel)
     try:
         a = float(claimed_slope)
@@ -586,7 +586,7 @@ def fit_rates(table: pd.DataFrame, fits=None, *, extra_claims=(), drop_first: in
         raise ValueError(f"table: missing column(s) {', '.join(missing)}; see the results.csv contract")
     registry = _claim_registry(extra_claims)
     plan = _plan(table, fits, registry)
-    params = [c for c in cells.COLUMNS if c in table.columns]
+    params = [c for c in parameters.COLUMNS if c in table.columns]
     options = {"drop_first": drop_first, "floor_factor": floor_factor}
     out = []
     for (experiment, quantity, variable), (claim_ids, together) in plan.items():
@@ -762,8 +762,8 @@ def _plan(table, fits, registry) -> dict:
         if not isinstance(spec, dict) or not {"experiment", "quantity", "variable", "claims"} <= set(spec):
             raise ValueError(f"fits[{i}]: must be a mapping with keys experiment, quantity, variable, claims "
                              "(and optionally with)")
-        variable = _validate.choice(f"fits[{i}].variable", spec["variable"], cells.COMPANIONS)
-        ids, together = plan.get((spec["experiment"], spec["quantity"], variable), ((), cells.COMPANIONS[variable]))
+        variable = _validate.choice(f"fits[{i}].variable", spec["variable"], parameters.COMPANIONS)
+        ids, together = plan.get((spec["experiment"], spec["quantity"], variable), ((), parameters.COMPANIONS[variable]))
         for claim_id in spec["claims"]:
             _validate.choice(f"fits[{i}].claims", claim_id, registry)
         ids += tuple(c for c in spec["claims"] if c not in ids)
@@ -775,8 +775,8 @@ def _plan(table, fits, registry) -> dict:
 def group_columns(table: pd.DataFrame, variable: str, together=()) -> list[str]:
     """The parameter columns of ``table`` that define a group when fitting against ``variable``: all but the
     variable, its companions (K for h) and the columns in ``together``."""
-    skip = {variable, *cells.COMPANIONS[variable], *together}
-    return [c for c in cells.COLUMNS if c in table.columns and c not in skip]
+    skip = {variable, *parameters.COMPANIONS[variable], *together}
+    return [c for c in parameters.COLUMNS if c in table.columns and c not in skip]
 
 
 def _groups(rows, variable, together):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..study import cells
+from ..study import parameters
 from . import claims as _claims, rates as _rates
 
 _TEXT_COLUMNS = ("experiment", "cell_id", "status", "message", "target", "target_params", "path", "estimator",
@@ -99,9 +99,7 @@ def _check_fit_columns(table: pd.DataFrame, run: dict) -> None:
 
 def _numbers_or_schedules(column: str, values: pd.Series) -> bool:
     """Whether a schedulable parameter column (T, K, m) holds numbers and schedules (``{"schedule": ...}`` JSON)."""
-    from ..study import schedules
-
-    if column not in cells.PARAMETERS or not cells.PARAMETERS[column].schedulable:
+    if column not in parameters.PARAMETERS or not parameters.PARAMETERS[column].schedulable:
         return False
     for value in values.dropna():
         try:
@@ -110,7 +108,7 @@ def _numbers_or_schedules(column: str, values: pd.Series) -> bool:
         except (TypeError, ValueError):
             pass
         try:
-            if not schedules.is_schedule(json.loads(value)):
+            if not parameters.is_schedule(json.loads(value)):
                 return False
         except (TypeError, ValueError):
             return False
@@ -162,7 +160,7 @@ def declared_fits(run: dict) -> list[dict] | None:
     for fit in run["fits"]:
         block = fit.get("block")
         zipped = blocks[block].get("zip", []) if isinstance(block, int) and 0 <= block < len(blocks) else []
-        linked = {fit["variable"], *cells.COMPANIONS.get(fit["variable"], ())}
+        linked = {fit["variable"], *parameters.COMPANIONS.get(fit["variable"], ())}
         together = sorted({key for keys in zipped if linked & set(keys) for key in keys} - {fit["variable"]})
         declared.append({**fit, "with": together})
     return declared

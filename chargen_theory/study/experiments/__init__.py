@@ -17,9 +17,9 @@ Add a kind in one file::
 
 A built-in kind is one module here defining ``KIND`` plus its one line in ``KINDS`` (``"name": "module:KIND"``).
 
-Parameter keys are the shared ones of chargen_theory.cells (``cells.PARAMETERS``: target, estimator, path, n, m, K
-(or h), T, d_star, D, n_eval, n_test, w2_n, generator) and any the kind declares with its own check in ``checks``
-(benchopt-style: a new kind with a new parameter is one file)::
+Parameter keys are the shared ones of chargen_theory.study.parameters (``parameters.PARAMETERS``: target,
+estimator, path, n, m, K (or h), T, d_star, D, n_eval, n_test, w2_n, generator) and any the kind declares with its
+own check in ``checks`` (benchopt-style: a new kind with a new parameter is one file)::
 
     def alpha_check(field, value):           # returns the value or raises ValueError naming ``field``
         ...
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...registry import Registry
-from .. import cells
+from .. import parameters
 from . import build  # noqa: F401 - ``experiments.build``: a cell's target and estimator, for every kind
 
 REQUIRED = "<required>"
@@ -88,7 +88,7 @@ class Kind:
     validate : optional ``validate(cell)`` raising ValueError for kind-specific mistakes, called by config
         validation on every cell before any work starts.
     checks : parameter name -> ``check(field, value)`` for parameters outside the shared schema
-        (``cells.PARAMETERS``), or to override a shared check; such parameters go to the ``options`` column.
+        (``parameters.PARAMETERS``), or to override a shared check; such parameters go to the ``options`` column.
     nonnegative : every numeric measurement is >= 0 (errors, distances, counts, times); the sweep rejects a
         negative value, fresh or cached.
     bounds : measurement (or bracket quantity) -> what it measures, a ``claims.BOUNDS`` key: a claim bounding
@@ -102,8 +102,8 @@ class Kind:
     dimension_figure : the report draws each fitted slope of this kind against the intrinsic dimension d*, one
         colour per ambient D (``chargen_theory.plots.slope_vs_intrinsic_dim``).
     memory : optional ``memory(cell) -> {parameter: (bytes, what)}``, the kind's own peak-memory terms beyond the
-        shared ones (``cells.memory_terms``), on the cell with its schedules resolved; config validation refuses a
-        cell whose terms exceed the machine (``cells.check_memory``), naming the largest term's parameter.
+        shared ones (``sizes.memory_terms``), on the cell with its schedules resolved; config validation refuses a
+        cell whose terms exceed the machine (``sizes.check_memory``), naming the largest term's parameter.
     """
 
     name: str
@@ -126,10 +126,10 @@ class Kind:
 def _check(kind) -> None:
     if not isinstance(kind, Kind):
         raise ValueError(f"kind: must be a chargen_theory.experiments.Kind, got {type(kind).__name__}")
-    unknown = [key for key in kind.parameters if key not in cells.PARAMETERS and key not in kind.checks]
+    unknown = [key for key in kind.parameters if key not in parameters.PARAMETERS and key not in kind.checks]
     if unknown:
         raise ValueError(f"kind {kind.name}: parameter(s) {', '.join(unknown)} need a check in Kind.checks; shared "
-                         f"parameters: {', '.join(cells.PARAMETERS)}")
+                         f"parameters: {', '.join(parameters.PARAMETERS)}")
 
 
 KINDS = Registry("experiment", _check, package=__name__, repeatable=True,

@@ -7,7 +7,7 @@ K Euler steps), fit_error and total_coupling (coupling bounds on W2, method "cou
 lists them per n), total_w2 (exact EMD W2 to the law of X_T, with its estimation floor), semigroup_violation,
 nfe_per_sample, nfe_fit, train_steps and train_seconds, and ``capped`` (a size cap of the velocity estimator
 that bound, ``experiments.capped``). The generators of one cell share its random stream
-(``cells.UNSEEDED``), and the rate fits are per generator (a column of the results table).
+(``parameters.UNSEEDED``), and the rate fits are per generator (a column of the results table).
 
 Next to them, the bracket of W2 to the TARGET (``target_bracket``; docs/theory.md 4.7): the columns of
 ``metrics.bounds.bracket_columns("w2_target")`` (a certified lower and upper bound with CIs, the lower bound's floor)
@@ -50,23 +50,19 @@ def ledger_run(cell: dict, rng):
 
 def exact_endpoints(target, path, z, T: float):
     """(X_T(z), X_1(z), how) for prior draws z (n, D): the exact characteristic at the early-stopping time T and at
-    t = 1, whose law is the target. how: "closed_form" (target.flow_map), "reference(DOP853,rtol=..,atol=..)"
-    (one solvers.reference solve with the exact velocity, evaluated at T and 1), or, on a path whose velocity at
-    t = 1 needs the target's score (follmer) and without a closed form, "unavailable: ..." with (None, None)."""
-    from ... import solvers
-    from ...paths import get as get_path
+    t = 1, whose law is the target (``error_ledger.exact_flow``). how: "closed_form" (target.flow_map),
+    "reference(DOP853,rtol=..,atol=..)" (one solvers.reference solve with the exact velocity, evaluated at T and 1),
+    or, on a path whose velocity at t = 1 needs the target's score (follmer) and without a closed form,
+    "unavailable: ..." with (None, None)."""
+    from ...error_ledger import exact_flow
 
-    path = get_path(path)
     try:
-        return target.flow_map(z, T, path), target.flow_map(z, 1.0, path), "closed_form"
-    except NotImplementedError:
-        pass
-    if path.singular_at_one:
-        return None, None, f"unavailable: the {path.name} velocity at t = 1 needs the target's score"
-    times = [T, 1.0] if T < 1.0 else [1.0]
-    ends = solvers.reference(lambda t, x: target.velocity(t, x, path), z, T=1.0, t_eval=times,
-                             rtol=REFERENCE_RTOL, atol=REFERENCE_ATOL)
-    return ends[0], ends[-1], f"reference(DOP853,rtol={REFERENCE_RTOL:g},atol={REFERENCE_ATOL:g})"
+        ends, how = exact_flow(target, path, z, [T, 1.0] if T < 1.0 else [1.0], REFERENCE_RTOL, REFERENCE_ATOL)
+    except NotImplementedError as err:
+        return None, None, f"unavailable: {err}"
+    if how == "reference":
+        how = f"reference(DOP853,rtol={REFERENCE_RTOL:g},atol={REFERENCE_ATOL:g})"
+    return ends[0], ends[-1], how
 
 
 def target_bracket(cell: dict, generator, rng) -> dict:

@@ -2,7 +2,7 @@
 
 The same measurements as ``chargen_vs_n``; ``max_steps`` (a grid axis, kind-specific) replaces the generator's own
 budget. The rows of every budget and m share one random stream (level parameters), so the curves are paired;
-``chargen_theory.panels.comparison_panels`` draws them with the Euler error they are compared with
+``chargen_theory.comparison.write_comparison`` draws them with the Euler error they are compared with
 (euler_hat_error: the ``euler`` generator's total error).
 """
 from __future__ import annotations
