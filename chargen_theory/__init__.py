@@ -38,9 +38,9 @@ __version__ = "0.1.0"
 
 _LAYERS = {  # public name -> the package that holds the module (the other maths modules sit at the top)
     "characteristic": "generators",
-    **dict.fromkeys(("config", "cells", "parameters", "schedules", "sizes", "experiments", "sweep", "plugins", "outputs"),
-                    "study"),
-    **dict.fromkeys(("claims", "rates", "calibration", "summary", "planning", "run_folder"), "verdicts"),
+    **dict.fromkeys(("config", "cells", "parameters", "schedules", "sizes", "experiments", "claims", "sweep", "plugins",
+                     "outputs"), "study"),
+    **dict.fromkeys(("rates", "calibration", "summary", "planning", "run_folder"), "verdicts"),
     **dict.fromkeys(("report", "plots", "panels", "comparison", "labels"), "reporting"),
 }
 _SUBMODULES = (

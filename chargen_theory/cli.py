@@ -183,7 +183,7 @@ def _plan(args) -> int:
 
 
 def _list(args) -> int:
-    from .verdicts import claims
+    from .study import claims
     from .study import experiments, plugins
     from . import paths, targets, velocity
 

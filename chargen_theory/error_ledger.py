@@ -32,13 +32,12 @@ class _MarginalAt:
 
 
 def _estimator(estimator, options, target, path, n, rng):
-    """(fitted estimator, its name). A name is built by ``experiments.build.velocity_estimator`` (the oracle gets
-    the target, ``dim = "intrinsic"`` the target's d*) and fitted here on n target samples; an object is used as
-    given."""
-    from .study.experiments.build import velocity_estimator
+    """(fitted estimator, its name). A name is built by ``velocity.for_target`` (the oracle gets the target,
+    ``dim = "intrinsic"`` the target's d*) and fitted here on n target samples; an object is used as given."""
+    from . import velocity
 
     if isinstance(estimator, str):
-        est = velocity_estimator(estimator, options, target)
+        est = velocity.for_target(estimator, target, **(options or {}))
         return est.fit(target.sample(n, rng), path, rng), estimator
     if options:
         raise ValueError("estimator_options: only allowed when estimator is a registry name (str)")
@@ -102,7 +101,7 @@ def ledger_run(target, path, estimator, n: int, m: int, K: int, T: float = 1.0, 
     path : path name or Interpolant.
     estimator : a velocity registry name (fitted here on n samples of the target drawn from ``rng``, with
         ``estimator_options``; "oracle" gets ``target=target``, a tuning rule's ``dim = "intrinsic"`` the target's
-        d*: ``experiments.build.velocity_estimator``), or an already fitted estimator ``est(t, x)``
+        d*: ``velocity.for_target``), or an already fitted estimator ``est(t, x)``
         (then ``n`` is recorded as given: pass the sample size it was fitted on).
     n : number of target samples for the velocity estimator.
     m : number of prior draws whose Euler-hat characteristics train the generator.

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import chargen_theory as ct
-from chargen_theory.study.experiments import build
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -80,6 +79,6 @@ def test_one_builder_for_kinds_and_ledger():
                                      generator="euler", estimator_options={"dim": "intrinsic"}, n_test=40, w2_n=30,
                                      n_eval=100, floor_repeats=1)
     assert run.estimator.rule_dim_ == D_STAR and run.record["rule_dim"] == D_STAR
-    built = build.velocity_estimator("knn", {"dim": "intrinsic"}, target)
-    assert built.dim == D_STAR and build.velocity_estimator("kde", {"dim": 5}, target).dim == 5
-    assert build.velocity_estimator("oracle", {}, target).target is target
+    built = ct.velocity.for_target("knn", target, dim="intrinsic")
+    assert built.dim == D_STAR and ct.velocity.for_target("kde", target, dim=5).dim == 5
+    assert ct.velocity.for_target("oracle", target).target is target

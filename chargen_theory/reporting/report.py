@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..study import experiments, outputs
-from ..verdicts import claims as _claims, rates as _rates, run_folder, summary as _summary
+from ..study import claims as _claims
+from ..verdicts import rates as _rates, run_folder, summary as _summary
 from . import labels as _labels, plots
 from .. import training
 

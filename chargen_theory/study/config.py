@@ -179,7 +179,7 @@ def _output_name(value) -> str:
 
 def _user_claims(entries) -> dict:
     """User claims by id, parsed by chargen_theory.claims.from_dict."""
-    from ..verdicts import claims
+    from . import claims
 
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise ValueError("claim: must be an array of tables ([[claim]] blocks)")
@@ -435,7 +435,7 @@ def _check_target(where: str, cell: dict):
 def _fits(where: str, kind: experiments.Kind, selected, user_claims: dict) -> tuple[experiments.Fit, ...]:
     """The kind's fits with the claims to test: its declared ones, or those listed under ``claims`` (a declared
     claim keeps its fits; another claim is fitted to its own quantity, which the kind must measure)."""
-    from ..verdicts import claims
+    from . import claims
 
     if selected is None:
         return kind.fits

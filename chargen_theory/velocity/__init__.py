@@ -68,6 +68,21 @@ def get(name: str, **hyperparameters) -> VelocityEstimator:
     return cls(**hyperparameters)
 
 
+def for_target(name: str, target, **hyperparameters) -> VelocityEstimator:
+    """The one builder of an estimator for a target (every experiment kind and the error ledger use it):
+    ``get(name, **hyperparameters)`` where the oracle receives ``target`` itself and a tuning rule written with
+    ``dim = "intrinsic"`` receives the target's intrinsic dimension d* (an integer); "ambient", "estimated" and
+    integers pass through unchanged."""
+    if name == "oracle":
+        if "target" in hyperparameters:
+            raise ValueError("target: not an option of the oracle in a config: it is the cell's target (set the "
+                             "experiment's 'target' instead)")
+        hyperparameters["target"] = target
+    if hyperparameters.get("dim") == "intrinsic":
+        hyperparameters["dim"] = int(target.intrinsic_dim)
+    return get(name, **hyperparameters)
+
+
 def from_sklearn(estimator, **hyperparameters) -> VelocityEstimator:
     """The "sklearn" velocity estimator around an unfitted scikit-learn regressor instance (cloned at fit, never
     modified): ``get("sklearn", regressor=estimator, **hyperparameters)``."""
@@ -76,5 +91,5 @@ def from_sklearn(estimator, **hyperparameters) -> VelocityEstimator:
     return get("sklearn", regressor=estimator, **hyperparameters)
 
 
-__all__ = ["ESTIMATORS", "NotFittedError", "VelocityEstimator", "estimator_class", "from_sklearn", "get", "names",
+__all__ = ["ESTIMATORS", "NotFittedError", "VelocityEstimator", "estimator_class", "for_target", "from_sklearn", "get", "names",
            "register"]

@@ -69,7 +69,7 @@ from scipy import stats
 
 from .. import _validate
 from ..study import parameters
-from . import claims as _claims
+from ..study import claims as _claims
 
 SUPPORTING = ("consistent", "faster than bound")  # the verdicts that support a claim
 CONTRADICTIONS = ("faster", "slower", "refuted")  # the verdicts that contradict a claim (refuted: bound_verdict)

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..study import parameters
-from . import claims as _claims, rates as _rates
+from ..study import claims as _claims, parameters
+from . import rates as _rates
 
 _TEXT_COLUMNS = ("experiment", "cell_id", "status", "message", "target", "target_params", "path", "estimator",
                  "estimator_params", "generator", "generator_params", "options", "resolved", "capped")

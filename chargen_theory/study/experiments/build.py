@@ -53,27 +53,11 @@ def target(cell: dict):
 
 
 def estimator(cell: dict, tgt):
-    """The cell's (unfitted) velocity estimator: ``velocity_estimator(cell["estimator"], cell["estimator_params"],
-    tgt)``."""
-    return velocity_estimator(cell["estimator"], cell["estimator_params"], tgt)
-
-
-def velocity_estimator(name: str, params: dict | None, tgt):
-    """The one builder of a velocity estimator for a target (every experiment kind and the error ledger use it):
-    ``ct.velocity.get(name, **params)`` where the oracle receives ``target = tgt`` and a tuning rule written with
-    ``dim = "intrinsic"`` receives the target's intrinsic dimension d* (an integer); "ambient", "estimated" and
-    integers pass through unchanged."""
+    """The cell's (unfitted) velocity estimator: ``ct.velocity.for_target(cell["estimator"], tgt,
+    **cell["estimator_params"])``."""
     from ... import velocity
 
-    params = dict(params or {})
-    if name == "oracle":
-        if "target" in params:
-            raise ValueError("target: not an option of the oracle in a config: it is the cell's target (set the "
-                             "experiment's 'target' instead)")
-        params["target"] = tgt
-    if params.get("dim") == "intrinsic":
-        params["dim"] = int(tgt.intrinsic_dim)
-    return velocity.get(name, **params)
+    return velocity.for_target(cell["estimator"], tgt, **cell["estimator_params"])
 
 
 def check_end_time(cell: dict, tgt) -> None:

@@ -360,7 +360,7 @@ def _time_unmet(claim, T, classes, why, group) -> str:
 def _schedule_law_unmet(claim, T: str, group, need: str) -> str:
     """'' when the T schedule ``T`` makes 1 - T ~ n^(-1/(dim + 3)) for the group's dimension (D or d*, as the claim
     uses), else the phrase saying why not. The power is read off the schedule at n = 10^4 and 10^6."""
-    from ..study import schedules
+    from . import schedules
 
     if T == "T varies with n":
         return f"T zipped with n: its law in n is not recorded (claim needs {need})"
@@ -428,7 +428,7 @@ def _generator_unmet(claim, group) -> str:
 def measures(quantity: str, experiment: str | None = None) -> str | None:
     """What the results column ``quantity`` measures (a BOUNDS key), as the experiment kind ``experiment`` declares
     it (``Kind.bounds``), else as any registered kind does; None when no kind declares it."""
-    from ..study import experiments
+    from . import experiments
 
     kinds = [experiments.get(experiment)] if experiment in experiments.names() else []
     for kind in kinds + [experiments.get(name) for name in experiments.names()]:
