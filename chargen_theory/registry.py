@@ -64,6 +64,13 @@ class Registry:
             self._lazy.discard(name)
         return self._builtin[name]
 
+    def create(self, name: str, **hyperparameters):
+        """A new instance of the class registered as ``name`` with ``hyperparameters`` (ValueError naming an unknown
+        name, or an unknown or missing hyperparameter: ``_validate.hyperparameters``)."""
+        cls = self.get(name)
+        _validate.hyperparameters(f"{self.what} {name!r}", cls, hyperparameters)
+        return cls(**hyperparameters)
+
     def add(self, name: str, obj):
         """Register ``obj`` under the new ``name`` and return it: ValueError if ``check`` refuses it, ``name`` is not
         a non-empty text, or ``name`` is taken (unless ``repeatable`` and the same object)."""

@@ -17,7 +17,6 @@ imported on first use. A built-in generator is one module here plus its one line
 """
 from __future__ import annotations
 
-from .. import _validate
 from ..registry import Registry, subclass_of
 from .base import TIMES, Generator, Teacher, teacher
 
@@ -50,9 +49,7 @@ def generator_class(name: str) -> type:
 
 def get(name: str, **hyperparameters) -> Generator:
     """A new, unfitted generator ``name`` with the given hyperparameters (ValueError naming an unknown one)."""
-    cls = generator_class(name)
-    _validate.hyperparameters(f"generator {name!r}", cls, hyperparameters)
-    return cls(**hyperparameters)
+    return GENERATORS.create(name, **hyperparameters)
 
 
 __all__ = ["GENERATORS", "TIMES", "Generator", "Teacher", "generator_class", "get", "names", "register", "teacher"]

@@ -340,7 +340,7 @@ def _capped_groups(fits: pd.DataFrame, table: pd.DataFrame) -> list[str]:
     """One line per group with capped rows: its label, the levels and the caps that bound."""
     if "capped" not in table.columns or fits.empty:
         return []
-    capped = table["capped"].fillna("").astype(str).str.strip() != ""
+    capped = table["capped"].astype(object).fillna("").astype(str).str.strip() != ""
     if not capped.any():
         return []
     out = []

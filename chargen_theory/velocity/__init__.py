@@ -10,7 +10,6 @@ torch or scikit-learn. A built-in estimator is one module here plus its one line
 """
 from __future__ import annotations
 
-from .. import _validate
 from ..registry import Registry, subclass_of
 from .base import NotFittedError, VelocityEstimator
 
@@ -63,12 +62,10 @@ def estimator_class(name: str) -> type:
 def get(name: str, **hyperparameters) -> VelocityEstimator:
     """A new, unfitted estimator ``name`` with the given hyperparameters (ValueError naming an unknown or a
     missing one)."""
-    cls = estimator_class(name)
-    _validate.hyperparameters(f"velocity estimator {name!r}", cls, hyperparameters)
-    return cls(**hyperparameters)
+    return ESTIMATORS.create(name, **hyperparameters)
 
 
-def for_target(name: str, target, **hyperparameters) -> VelocityEstimator:
+def for_target(name: str, target, /, **hyperparameters) -> VelocityEstimator:
     """The one builder of an estimator for a target (every experiment kind and the error ledger use it):
     ``get(name, **hyperparameters)`` where the oracle receives ``target`` itself and a tuning rule written with
     ``dim = "intrinsic"`` receives the target's intrinsic dimension d* (an integer); "ambient", "estimated" and
