@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="redraw everything run draws (rates.csv, figures/, generators.md, "
                                                 "report.md) for a finished run")
     report.add_argument("dir", help="a run folder holding results.csv and run.json")
+    _plugin_option(report)
     report.set_defaults(func=_report)
     planner = commands.add_parser("plan", help="propose seeds or levels that would decide a pilot run's undecided "
                                                "groups within a time budget")
@@ -146,11 +147,13 @@ def _run(args) -> int:
 
 def _report(args) -> int:
     from .reporting import report
+    from .study import plugins
 
     folder = Path(args.dir)
     for name in ("results.csv", "run.json"):
         if not (folder / name).is_file():
             raise ValueError(f"dir: {str(folder)!r} holds no {name}; give the output folder of a finished run")
+    plugins.load(args.plugin)
     drawn = report.write_all(folder)
     _print_panels(drawn)
     print(drawn.report)

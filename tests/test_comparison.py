@@ -84,3 +84,40 @@ def test_report_without_the_recorded_config_draws_all_but_the_panels(run_dir, tm
     assert "a_plugin_estimator" in drawn.panels_skipped and drawn.panels == []
     assert drawn.report.is_file() and (copy / "generators.md").is_file()
     assert not any(p.name.startswith("panel_8gaussians_kde_") for p in (copy / "figures").iterdir())
+
+
+PLUGIN_GENERATOR = '''
+import chargen_theory as ct
+from chargen_theory.generators.characteristic import CharacteristicGenerator
+
+
+class Mine(CharacteristicGenerator):
+    name = "_panel_mine"
+
+
+ct.generators.register("_panel_mine", Mine)
+'''
+
+
+def test_report_redraws_a_plugin_generators_panels_when_given_the_plugin(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "_panel_plugin.py").write_text(PLUGIN_GENERATOR)
+    (tmp_path / "c.toml").write_text(CONFIG.split("[[experiment]]\nkind = \"velocity_vs_n\"")[0].replace(
+        '[{ width = 16, depth = 2, epochs = 2 }, "euler"]', '{ name = "_panel_mine", width = 8, depth = 1, epochs = 1 }'))
+
+    def cli_run(*args):
+        done = subprocess.run([sys.executable, "-m", "chargen_theory", *args], cwd=tmp_path, capture_output=True,
+                              text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    def panels():
+        return [p.name for p in (tmp_path / "out" / "figures").glob("panel_8gaussians_*")]
+
+    cli_run("run", "c.toml", "--out", "out", "--jobs", "1", "--plugin", "_panel_plugin")
+    assert len(panels()) == 1
+    shutil.rmtree(tmp_path / "out" / "figures")
+    assert "panels: not drawn" in cli_run("report", "out") and not panels()  # the plugin's name is unknown here
+    assert "not drawn" not in cli_run("report", "out", "--plugin", "_panel_plugin") and len(panels()) == 1

@@ -64,9 +64,9 @@ def write_all(out, cfg=None) -> Drawn:
     The panels refit cells of the sweep, so they need its config: ``cfg`` (a Config), else the one run.json records
     (its ``config`` and ``config_name``), validated again here. When that cannot be done (run.json records no
     config, or the config names an estimator, target, generator or kind that is not registered in this process: a
-    plugin's, since ``report`` loads no plugin; or a cell the machine cannot hold), the panels are not drawn, the
-    earlier ones are left as they are, ``panels_skipped`` says why, and everything else is drawn. A plugin that was
-    edited since the run would refit another generator: rerun the sweep instead. ValueError as ``write_report``.
+    plugin's not loaded here, which ``report DIR --plugin MODULE`` loads; or a cell the machine cannot hold), the
+    panels are not drawn, the earlier ones are left as they are, ``panels_skipped`` says why, and everything else is
+    drawn. A plugin that was edited since the run would refit another generator: rerun the sweep instead. ValueError as ``write_report``.
     """
     from . import comparison, panels
 
@@ -91,8 +91,8 @@ def _recorded_config(out: Path, run: dict):
         return config.validate(run["config"], source=f"{out / 'run.json'}",
                                name=str(run.get("config_name") or out.resolve().name)), ""
     except ValueError as err:
-        return None, (f"the config recorded in run.json cannot be rebuilt here ({config.one_line(err)}); run the "
-                      f"sweep again with its plugins (chargen-theory run CONFIG --plugin MODULE) to redraw them")
+        return None, (f"the config recorded in run.json cannot be rebuilt here ({config.one_line(err)}); give the "
+                      f"run's plugins (chargen-theory report DIR --plugin MODULE) to redraw them")
 
 
 MANIFEST = "report_figures.json"  # under figures/: the figures the last report wrote (the only ones it may delete)
