@@ -16,6 +16,20 @@ from .. import _validate
 from ..paths import Interpolant, get as get_path
 
 
+def set_dimensions(params: dict, dims: dict) -> dict:
+    """``params`` with the constructor arguments ``dims`` (None: not set by the grid) set; ValueError naming an
+    argument the target table gives with another value (a grid value never silently replaces the table's)."""
+    grid, params = {"intrinsic_dim": "d_star", "dim": "D"}, dict(params)
+    for key, value in dims.items():
+        if value is None:
+            continue
+        if key in params and params[key] != value:
+            raise ValueError(f"{key}: the target table gives {params[key]!r} but the grid sets {grid[key]} = {value}; "
+                             f"give it in one place")
+        params[key] = value
+    return params
+
+
 class Target:
     """Base class. Subclasses set ``name``, ``dim`` (ambient D), ``intrinsic_dim`` (d*) and ``params`` (the
     constructor arguments, JSON-serialisable) and implement ``_sample`` and ``_posterior_mean``; ``_log_prob``
@@ -30,6 +44,23 @@ class Target:
         """The target classes of the claims' hypotheses (``chargen_theory.claims.TARGET_CLASSES`` keys) this target
         belongs to: "any" unless a subclass declares more."""
         return {"any"}
+
+    @classmethod
+    def standard(cls, D: int) -> dict:
+        """Constructor arguments of this family's standard member in D dimensions ({}: none, dimensions fixed)."""
+        return {}
+
+    @classmethod
+    def grid_params(cls, params: dict, d_star: int | None, D: int | None) -> dict:
+        """The constructor arguments ``params`` for a grid point that sets the intrinsic dimension ``d_star`` and / or
+        the ambient dimension ``D`` (None: not set by the grid); by default the standard member in D dimensions
+        unless ``params`` gives the arrays. Targets of fixed dimensions are checked against the grid by the config."""
+        return {**cls.standard(D), **params} if D is not None else dict(params)
+
+    @classmethod
+    def memory_terms(cls, D: int) -> dict[str, tuple[int, str]]:
+        """Peak-memory terms of the target itself in D dimensions beyond its samples, {parameter: (bytes, what)}."""
+        return {}
 
     # -- to implement (arguments already validated) ------------------------------------------------------------
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -140,6 +140,11 @@ class Box(BoxMixture):
     sigma : smoothing standard deviation >= 0.
     """
 
+    @classmethod
+    def standard(cls, D: int) -> dict:
+        """The box [-1, 1]^D."""
+        return {"low": [-1.0] * D, "high": [1.0] * D}
+
     def __init__(self, low, high, sigma=0.0):
         low = _validate.number_array("low", low, ndim=1)
         if low.shape[0] < 1:

@@ -33,6 +33,15 @@ class Gaussian(GaussianMixture):
         self.name = "gaussian"
         self.params = {"mean": mean.tolist(), "cov": cov.tolist()}
 
+    @classmethod
+    def standard(cls, D: int) -> dict:
+        """N(0, I_D)."""
+        return {"mean": [0.0] * D, "cov": np.eye(D).tolist()}
+
+    @classmethod
+    def memory_terms(cls, D: int) -> dict[str, tuple[int, str]]:
+        return {"D": (8 * 8 * D * D, "a D x D covariance and its factors")}
+
     def claim_classes(self) -> set[str]:
         out = super().claim_classes() | {"gaussian"}
         return out | ({"log_concave"} if "with_density" in out else set())  # non-degenerate

@@ -14,7 +14,7 @@ from scipy.special import gammaln, ive
 
 from .. import _validate
 from ..smoothing import likelihood_variance, smoothing_split
-from .base import Target
+from .base import Target, set_dimensions
 from .mixture import logsumexp_rows, mixture_weights, softmax_rows
 from .subspace import orthonormal_frame, seed_value
 
@@ -118,6 +118,11 @@ class ConcentricSpheres(Target):
         self._nu = 0.5 * (self.intrinsic_dim + 1) - 1.0
         with np.errstate(divide="ignore"):
             self._log_weights = np.log(weights)
+
+    @classmethod
+    def grid_params(cls, params: dict, d_star: int | None, D: int | None) -> dict:
+        """The grid's d* is the sphere's intrinsic dimension and its D the ambient one."""
+        return set_dimensions(params, {"intrinsic_dim": d_star, "dim": D})
 
     def claim_classes(self) -> set[str]:
         if self.sigma > 0:

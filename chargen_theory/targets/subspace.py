@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from .base import Target
+from .base import Target, set_dimensions
 
 
 def orthonormal_frame(dim: int, k: int, seed: int) -> np.ndarray:
@@ -56,6 +56,19 @@ class Subspace(Target):
         self.frame = orthonormal_frame(self.dim, base.dim, self.seed)
         self.name = "subspace"
         self.params = {"base": base.name, "base_params": base.params, "dim": self.dim, "seed": self.seed}
+
+    @classmethod
+    def grid_params(cls, params: dict, d_star: int | None, D: int | None) -> dict:
+        """The grid's D is the ambient dimension; its d* picks the base family's standard member in d* dimensions
+        (a base given by name, unless ``base_params`` gives the arrays)."""
+        from . import TARGETS
+
+        params = set_dimensions(params, {"dim": D})
+        if d_star is not None and isinstance(params.get("base"), str) and params["base"] in TARGETS:
+            base = TARGETS.get(params["base"])
+            standard = base.standard(d_star) if isinstance(base, type) and issubclass(base, Target) else {}
+            params["base_params"] = {**standard, **params.get("base_params", {})}
+        return params
 
     def claim_classes(self) -> set[str]:
         inner = self.base.claim_classes()  # embedded in a larger D, only the classes that survive losing the density

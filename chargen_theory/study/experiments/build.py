@@ -5,44 +5,16 @@ import numpy as np
 
 
 def dimension_params(name: str, params: dict, d_star: int | None, D: int | None) -> dict:
-    """The target constructor arguments for a grid point that sets the intrinsic dimension ``d_star`` and/or the
-    ambient dimension ``D`` (None: not set by the grid).
+    """The constructor arguments of target ``name`` for a grid point that sets the intrinsic dimension ``d_star``
+    and / or the ambient dimension ``D`` (None: not set by the grid), as the target's class declares them
+    (``Target.grid_params``); a target built by a plain factory has fixed dimensions (config validation checks that
+    they match)."""
+    from ... import targets
 
-    sphere, spheres: ``intrinsic_dim = d_star``, ``dim = D``. subspace: ``dim = D``, and the base family in ``d_star``
-    dimensions. gaussian / box: a standard member in ``D`` dimensions (N(0, I); the box [-1, 1]^D) unless the config
-    gives the arrays. Other targets have fixed dimensions (config validation checks they match).
-    """
-    params = dict(params)
-    if name in ("sphere", "spheres"):
-        _set_dims(params, {"intrinsic_dim": d_star, "dim": D})
-    elif name == "subspace":
-        _set_dims(params, {"dim": D})
-        if d_star is not None and isinstance(params.get("base"), str):
-            params["base_params"] = {**_standard(params["base"], d_star), **params.get("base_params", {})}
-    elif D is not None:
-        params = {**_standard(name, D), **params}
-    return params
-
-
-def _set_dims(params: dict, dims: dict) -> None:
-    """Set the target arguments ``dims`` (None: not set by the grid) in ``params``; ValueError naming an argument
-    the target table gives with another value (a grid value never silently replaces the table's)."""
-    grid = {"intrinsic_dim": "d_star", "dim": "D"}
-    for key, value in dims.items():
-        if value is None:
-            continue
-        if key in params and params[key] != value:
-            raise ValueError(f"{key}: the target table gives {params[key]!r} but the grid sets {grid[key]} = {value}; "
-                             f"give it in one place")
-        params[key] = value
-
-
-def _standard(name: str, dim: int) -> dict:
-    if name == "gaussian":
-        return {"mean": [0.0] * dim, "cov": np.eye(dim).tolist()}
-    if name == "box":
-        return {"low": [-1.0] * dim, "high": [1.0] * dim}
-    return {}
+    factory = targets.TARGETS.get(name)
+    if isinstance(factory, type) and issubclass(factory, targets.Target):
+        return factory.grid_params(params, d_star, D)
+    return dict(params)
 
 
 def target(cell: dict):
