@@ -396,7 +396,7 @@ def run(cfg, out, jobs: int = 1, backend: str = "loky", scheduler: str | None = 
     Parameters
     ----------
     jobs : worker processes (joblib loky), or Dask LocalCluster workers when ``backend="dask"`` and no scheduler;
-        at most ``usable_cpus()`` (more are capped, with a warning on the ``chargen_theory.sweep`` logger).
+        at most ``usable_cpus()`` (more are capped, with a warning on the ``chargen_theory.study.sweep`` logger).
     backend : "loky" or "dask".
     scheduler : address of a running Dask scheduler (``backend="dask"`` only); unreachable -> ValueError after
         ``CONNECT_TIMEOUT_S`` seconds.
