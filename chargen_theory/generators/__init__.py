@@ -37,19 +37,9 @@ def register(name: str, cls: type) -> None:
     GENERATORS.add(name, cls)
 
 
-def names() -> list[str]:
-    """Registered generator names, sorted."""
-    return GENERATORS.names()
-
-
-def generator_class(name: str) -> type:
-    """The class registered as ``name``; ValueError listing the names for an unknown one."""
-    return GENERATORS.get(name)
-
-
-def get(name: str, **hyperparameters) -> Generator:
-    """A new, unfitted generator ``name`` with the given hyperparameters (ValueError naming an unknown one)."""
-    return GENERATORS.create(name, **hyperparameters)
+names = GENERATORS.names  # the registered names, sorted
+generator_class = GENERATORS.get  # the class registered as a name
+get = GENERATORS.create  # a new, unfitted generator: get(name, **hyperparameters)
 
 
 __all__ = ["GENERATORS", "TIMES", "Generator", "Teacher", "generator_class", "get", "names", "register", "teacher"]

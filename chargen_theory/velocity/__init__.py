@@ -49,20 +49,9 @@ def register(name: str, cls: type) -> None:
     ESTIMATORS.add(name, cls)
 
 
-def names() -> list[str]:
-    """Registered estimator names, sorted."""
-    return ESTIMATORS.names()
-
-
-def estimator_class(name: str) -> type:
-    """The class registered as ``name``; ValueError listing the names for an unknown one."""
-    return ESTIMATORS.get(name)
-
-
-def get(name: str, **hyperparameters) -> VelocityEstimator:
-    """A new, unfitted estimator ``name`` with the given hyperparameters (ValueError naming an unknown or a
-    missing one)."""
-    return ESTIMATORS.create(name, **hyperparameters)
+names = ESTIMATORS.names  # the registered names, sorted
+estimator_class = ESTIMATORS.get  # the class registered as a name
+get = ESTIMATORS.create  # a new, unfitted estimator: get(name, **hyperparameters)
 
 
 def for_target(name: str, target, /, **hyperparameters) -> VelocityEstimator:
@@ -88,5 +77,5 @@ def from_sklearn(estimator, **hyperparameters) -> VelocityEstimator:
     return get("sklearn", regressor=estimator, **hyperparameters)
 
 
-__all__ = ["ESTIMATORS", "NotFittedError", "VelocityEstimator", "estimator_class", "for_target", "from_sklearn", "get", "names",
-           "register"]
+__all__ = ["ESTIMATORS", "NotFittedError", "VelocityEstimator", "estimator_class", "for_target", "from_sklearn", "get",
+           "names", "register"]
