@@ -186,8 +186,7 @@ def _plan(args) -> int:
 
 
 def _list(args) -> int:
-    from .study import claims
-    from .study import experiments, plugins
+    from .study import claims, experiments, plugins
     from . import paths, targets, velocity
 
     plugins.load(args.plugin)

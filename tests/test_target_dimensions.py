@@ -30,3 +30,10 @@ def test_fixed_targets_are_left_alone_and_only_gaussians_count_a_covariance():
     assert ct.sizes.memory_terms({"target": "gaussian", "D": 100})["D"][0] == 8 * 8 * 100 * 100
     assert ct.sizes.memory_terms({"target": "box", "D": 100})["D"][0] == 0
     assert ct.sizes.memory_terms({"target": "8gaussians", "D": 100})["D"][0] == 0
+
+
+def test_a_grid_dimension_a_fixed_target_lacks_names_the_targets_that_declare_theirs():
+    assert ct.targets.with_grid_dimensions() == ["box", "gaussian", "sphere", "spheres", "subspace"]
+    config = '[[experiment]]\nkind = "w2_floor"\ntarget = "8gaussians"\nD = [3]\nn = [64, 128]\n'
+    with pytest.raises(ValueError, match="grid can set: box, gaussian, sphere, spheres, subspace$"):
+        ct.config.loads(config)

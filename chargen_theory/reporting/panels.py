@@ -79,9 +79,10 @@ def characteristics_panel(target, generator, rng: np.random.Generator, ax=None, 
 def sweep_panels(cfg, out) -> list[Path]:
     """For every family (the cell less its level parameters: target, its parameters, estimator, ...) of a kind that
     declares a panel (``Kind.panel``: ``chargen_vs_n``) on a 2-D target with a generator that asks for one
-    (``Generator.PANEL``: characteristic, endpoint) in ``cfg``: refit its seed-0 unit at the largest level from the sweep's own random stream, i.e. the
-    generator of that results row, and save ``out``/figures/panel_<target>_<estimator>_<cell id>_<config name>.png
-    atomically while the folder is locked. Returns the paths written.
+    (``Generator.PANEL``: characteristic, endpoint) in ``cfg``: refit its seed-0 unit at the largest level from the
+    sweep's own random stream, i.e. the generator of that results row, and save
+    ``out``/figures/panel_<target>_<estimator>_<cell id>_<config name>.png atomically while the folder is locked.
+    Returns the paths written.
 
     Costs one extra cell per family; ``chargen_theory.report.write_report`` links the panels.
     """

@@ -434,8 +434,9 @@ def slope_vs_intrinsic_dim(rates: pd.DataFrame, figures_dir, experiment: str = "
                 for claim_id in claim_ids:
                     claimed = _in_scope(rows[rows["claim_id"] == claim_id]).drop_duplicates("d_star")
                     claimed = claimed.sort_values("d_star")
-                    ax.plot(claimed["d_star"], claimed["claimed_slope"], ls=CLAIM_STYLES[claim_ids.index(claim_id) % len(CLAIM_STYLES)],
-                            marker="_", ms=14, color=color, lw=0.9, alpha=0.8)
+                    style = CLAIM_STYLES[claim_ids.index(claim_id) % len(CLAIM_STYLES)]
+                    ax.plot(claimed["d_star"], claimed["claimed_slope"], ls=style, marker="_", ms=14, color=color,
+                            lw=0.9, alpha=0.8)
             handles = [Patch(color=color, label=f"D = {format_value(D)}") for D, color in zip(dims, colors)]
             handles += [Line2D([], [], color="0.35", marker=markers[rule], ls="", label=rule) for rule in rules]
             handles += [Line2D([], [], color="0.35", marker="o", mfc="none", ls="", alpha=0.45,

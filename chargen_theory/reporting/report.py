@@ -66,7 +66,8 @@ def write_all(out, cfg=None) -> Drawn:
     config, or the config names an estimator, target, generator or kind that is not registered in this process: a
     plugin's not loaded here, which ``report DIR --plugin MODULE`` loads; or a cell the machine cannot hold), the
     panels are not drawn, the earlier ones are left as they are, ``panels_skipped`` says why, and everything else is
-    drawn. A plugin that was edited since the run would refit another generator: rerun the sweep instead. ValueError as ``write_report``.
+    drawn. A plugin that was edited since the run would refit another generator: rerun the sweep instead.
+    ValueError as ``write_report``.
     """
     from . import comparison, panels
 

@@ -37,7 +37,8 @@ def seed_entropy(experiment: str, cell: dict, seed: int, root_seed: int, level: 
     """Entropy words of the (cell, seed) random stream: the root seed, 128 bits of a SHA-256 of the cell's
     parameters without the ``level`` parameters (the kind's ``Kind.level``, e.g. ("n",)), their companions and
     ``UNSEEDED``, and the replicate index ``seed``."""
-    skipped = set(level) | set(UNSEEDED) | {c for variable, companions in COMPANIONS.items() for c in companions if variable in level}
+    skipped = set(level) | set(UNSEEDED) | {c for variable, companions in COMPANIONS.items() if variable in level
+                                            for c in companions}
     skipped |= {variable for variable, companions in COMPANIONS.items() if set(companions) & set(level)}
     relevant = {key: value for key, value in cell.items() if key not in skipped}
     if isinstance(relevant.get("options"), dict):  # a kind's own level parameters live in options

@@ -416,6 +416,7 @@ def _check_scale(field: str, value) -> None:
 
 def _check_target(where: str, cell: dict):
     """Build the cell's target once to validate its parameters; record the target's dims; return it."""
+    from .. import targets
     from .experiments import build
 
     name = cell["target"]
@@ -427,7 +428,7 @@ def _check_target(where: str, cell: dict):
     for key, value in (("d_star", target.intrinsic_dim), ("D", target.dim)):
         if key in cell and cell[key] != value:
             raise ValueError(f"{where}.{key}: target {name!r} has {key} = {value}, not {cell[key]}; targets whose "
-                             f"dimensions a grid can set: sphere, subspace, gaussian, box")
+                             f"dimensions a grid can set: {', '.join(targets.with_grid_dimensions())}")
         cell[key] = int(value)
     return target
 

@@ -15,8 +15,8 @@ import numpy as np
 
 from .. import _validate
 
-COLUMNS = ("target", "target_params", "path", "estimator", "generator", "estimator_params", "generator_params", "n", "m",
-           "K", "h", "T", "d_star", "D", "options")
+COLUMNS = ("target", "target_params", "path", "estimator", "generator", "estimator_params", "generator_params", "n",
+           "m", "K", "h", "T", "d_star", "D", "options")
 """The parameter columns of the results table, in table order. Parameters that are not columns go to ``options``."""
 SORT_ORDER = ("target", "D", "d_star", "path", "estimator", "generator", "T", "n", "m", "K", "h", "target_params",
               "estimator_params", "generator_params", "options")

@@ -30,8 +30,9 @@ def machine_memory() -> int:
 def memory_terms(cell: dict) -> dict[str, tuple[int, str]]:
     """A rough peak-memory estimate of one cell in bytes, by the parameter that drives each term:
     {parameter: (bytes, what)}. Counts the float64 arrays the pipeline holds: the target's own
-    (``Target.memory_terms``: a D x D covariance for gaussian), the samples of each size parameter (n, m, n_eval, n_test, w2_n points in D dimensions, each its own term), the
-    time grid (K + 1), the w2_n x w2_n cost matrix of the exact W2 and, with a generator, its own terms
+    (``Target.memory_terms``: a D x D covariance for gaussian), the samples of each size parameter (n, m, n_eval,
+    n_test, w2_n points in D dimensions, each its own term), the time grid (K + 1), the w2_n x w2_n cost matrix of
+    the exact W2 and, with a generator, its own terms
     (``Generator.memory_terms``: its "K" term replaces the time grid's, the others go under "generator.<name>").
     Scheduled generator options count at their defaults. The kind's and the estimator's own terms
     (``Kind.memory``, ``VelocityEstimator.memory_terms``) are added by the config."""
@@ -39,7 +40,7 @@ def memory_terms(cell: dict) -> dict[str, tuple[int, str]]:
 
     values = {**cell, **cell.get("options", {})}
     D, K, m = _size(values.get("D"), 1), _size(values.get("K")), _size(values.get("m"))
-    terms = {"D": _target_terms(values.get("target"), D).get("D", (0, "the target's own arrays"))}
+    terms = add_terms({"D": (0, "the target's own arrays")}, _target_terms(values.get("target"), D))
     for key in ("n", "m", "n_eval", "n_test"):
         terms[key] = (8 * 4 * _size(values.get(key)) * D, f"the {key} sample points in D dimensions")
     w2_n = _size(values.get("w2_n"))
@@ -67,8 +68,8 @@ def _target_terms(name, D: int) -> dict:
     """The target class's own memory terms (``Target.memory_terms``); none for an unknown name or a plain factory."""
     from .. import targets
 
-    factory = targets.TARGETS.get(name) if name in targets.TARGETS else None
-    return factory.memory_terms(D) if isinstance(factory, type) and issubclass(factory, targets.Target) else {}
+    cls = targets.target_class(name) if name in targets.TARGETS else None
+    return cls.memory_terms(D) if cls is not None else {}
 
 
 def _size(value, default: int = 0) -> int:

@@ -51,6 +51,22 @@ def names() -> list[str]:
     return TARGETS.names()
 
 
+def target_class(name: str) -> type[Target] | None:
+    """The ``Target`` subclass registered as ``name`` (what the suite asks it: ``grid_params``, ``memory_terms``);
+    None when a plain factory builds the target (fixed dimensions, nothing declared). ValueError for an unknown
+    name."""
+    factory = TARGETS.get(name)
+    return factory if isinstance(factory, type) and issubclass(factory, Target) else None
+
+
+def with_grid_dimensions() -> list[str]:
+    """The registered targets whose dimensions a grid's d* / D can set (their class declares ``standard`` or
+    ``grid_params``), sorted."""
+    return [name for name in names() if (cls := target_class(name)) is not None
+            and (cls.grid_params.__func__ is not Target.grid_params.__func__
+                 or cls.standard.__func__ is not Target.standard.__func__)]
+
+
 def get(name: str, **params) -> Target:
     """Build the target registered as ``name`` with keyword ``params``; ValueError for an unknown name (listing the
     valid ones) or an unknown / missing parameter (naming it)."""
@@ -68,4 +84,4 @@ def get(name: str, **params) -> Target:
 
 
 __all__ = ["TARGETS", "Target", "Gaussian", "GaussianMixture", "Box", "BoxMixture", "Sphere", "ConcentricSpheres",
-           "Subspace", "get", "names", "register"]
+           "Subspace", "get", "names", "register", "target_class", "with_grid_dimensions"]

@@ -61,13 +61,12 @@ class Subspace(Target):
     def grid_params(cls, params: dict, d_star: int | None, D: int | None) -> dict:
         """The grid's D is the ambient dimension; its d* picks the base family's standard member in d* dimensions
         (a base given by name, unless ``base_params`` gives the arrays)."""
-        from . import TARGETS
+        from . import TARGETS, target_class
 
         params = set_dimensions(params, {"dim": D})
         if d_star is not None and isinstance(params.get("base"), str) and params["base"] in TARGETS:
-            base = TARGETS.get(params["base"])
-            standard = base.standard(d_star) if isinstance(base, type) and issubclass(base, Target) else {}
-            params["base_params"] = {**standard, **params.get("base_params", {})}
+            base = target_class(params["base"])
+            params["base_params"] = {**(base.standard(d_star) if base else {}), **params.get("base_params", {})}
         return params
 
     def claim_classes(self) -> set[str]:

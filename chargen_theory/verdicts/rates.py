@@ -763,7 +763,8 @@ def _plan(table, fits, registry) -> dict:
             raise ValueError(f"fits[{i}]: must be a mapping with keys experiment, quantity, variable, claims "
                              "(and optionally with)")
         variable = _validate.choice(f"fits[{i}].variable", spec["variable"], parameters.COMPANIONS)
-        ids, together = plan.get((spec["experiment"], spec["quantity"], variable), ((), parameters.COMPANIONS[variable]))
+        ids, together = plan.get((spec["experiment"], spec["quantity"], variable),
+                                 ((), parameters.COMPANIONS[variable]))
         for claim_id in spec["claims"]:
             _validate.choice(f"fits[{i}].claims", claim_id, registry)
         ids += tuple(c for c in spec["claims"] if c not in ids)

@@ -11,10 +11,8 @@ def dimension_params(name: str, params: dict, d_star: int | None, D: int | None)
     they match)."""
     from ... import targets
 
-    factory = targets.TARGETS.get(name)
-    if isinstance(factory, type) and issubclass(factory, targets.Target):
-        return factory.grid_params(params, d_star, D)
-    return dict(params)
+    cls = targets.target_class(name)
+    return cls.grid_params(params, d_star, D) if cls is not None else dict(params)
 
 
 def target(cell: dict):
